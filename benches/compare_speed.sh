@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Scoring speed of `adscreen scan` against the peer tools, on EMSCAD job ads; prints a Markdown table.
+# Builds nothing: build first (cargo build --release) or point ADSCREEN at a binary.
+#
+# Run from anywhere (paths below are relative to the repo root):  benches/compare_speed.sh
+# Uses ../shared/datasets/emscad-subset/dev.jsonl and ../shared/bench/peers.py (outside the repo);
+# everything generated goes to $WORK.
+#
+# Steps: a stratified holdout (test 0.3, seed 788); peers.py trains on it and times scoring of the test
+# ads in-process (one thread, text in -> probability out); BIG.jsonl repeats the test ads' texts up to
+# ~BIG_MB MB ({"id","text"}, text = the EMSCAD fields joined by newlines, as peers.py joins them);
+# `adscreen scan` reads it with 1 and 2 threads under /usr/bin/time -v (wall, peak RSS); start-up is the
+# best of 5 single-ad scans from stdin.
+#
+# Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50).
+set -euo pipefail
+shopt -s inherit_errexit   # a failing command inside $(...) must stop the script too
+export LC_ALL=C            # '.' as decimal separator for EPOCHREALTIME and awk
+cd "$(dirname "$0")/.."
+
+ADSCREEN=${ADSCREEN:-target/release/adscreen}
+PEERS_PY=${PEERS_PY:-/tmp/peers/bin/python}
+PEERS=${PEERS:-../shared/bench/peers.py}
+DATASETS=${DATASETS:-../shared/datasets}
+WORK=${WORK:-${TMPDIR:-/tmp}/adscreen-compare}/speed
+BIG_MB=${BIG_MB:-50}
+mkdir -p "$WORK"
+ROWS=$WORK/rows.jsonl
+
+python3 benches/split.py "$DATASETS/emscad-subset/dev.jsonl" "$WORK/holdout" --holdout 0.3 --seed 788
+
+# BIG.jsonl: repeat the test texts until the file is about BIG_MB MB; its stats are the first row.
+python3 - "$WORK/holdout/test.jsonl" "$WORK/BIG.jsonl" "$BIG_MB" >"$ROWS" <<'EOF'
+import json, math, sys
+FIELDS = ("title", "company_profile", "description", "requirements", "benefits")  # as in peers.py
+src, dst, mb = sys.argv[1], sys.argv[2], float(sys.argv[3])
+recs = [json.loads(l) for l in open(src, encoding="utf-8")]
+texts = [(r["id"], r.get("text") or "\n".join(r[k] for k in FIELDS if r.get(k))) for r in recs]
+one_pass = sum(len(json.dumps({"id": i, "text": t}, ensure_ascii=False).encode()) + 1 for i, t in texts)
+repeat = max(1, math.ceil(mb * 1e6 / one_pass))
+with open(dst, "w", encoding="utf-8") as f:
+    for k in range(repeat):
+        for i, t in texts:
+            f.write(json.dumps({"id": f"{i}#{k}", "text": t}, ensure_ascii=False) + "\n")
+print(json.dumps({"big_ads": repeat * len(texts), "repeat": repeat, "big_file_mb": round(repeat * one_pass / 1e6, 2),
+                  "big_text_mb": round(repeat * sum(len(t.encode()) for _, t in texts) / 1e6, 2)}))
+EOF
+
+echo "== peers on the holdout" >&2
+"$PEERS_PY" "$PEERS" "$WORK/holdout/train.jsonl" "$WORK/holdout/test.jsonl" | tee "$WORK/peers.jsonl" >&2
+cat "$WORK/peers.jsonl" >>"$ROWS"
+
+# measure CMD... -> "wall_s peak_rss_kb"; the command's stdout is discarded.
+measure() {
+  if [[ -x /usr/bin/time ]]; then
+    local t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$WORK/time.txt" "$@" >/dev/null
+    local t1=$EPOCHREALTIME
+    awk -F': ' -v t0="$t0" -v t1="$t1" '/Maximum resident set size/ {print t1 - t0, $2}' "$WORK/time.txt"
+  else  # no GNU time: a Python parent reads the child's peak RSS from getrusage
+    python3 -c 'import resource, subprocess, sys, time
+t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); t = time.perf_counter() - t
+print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+  fi
+}
+
+have_adscreen() {  # a stub binary (empty main) counts as not built
+  local help
+  [[ -x $ADSCREEN ]] && help=$("$ADSCREEN" --help 2>&1 || true) && [[ $help == *scan* ]]
+}
+if have_adscreen; then
+  cat "$WORK/BIG.jsonl" >/dev/null   # warm the page cache so the first run is not penalised
+  for threads in 1 2; do
+    echo "== adscreen scan --threads $threads" >&2
+    measure "$ADSCREEN" scan "$WORK/BIG.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
+    read -r wall rss <"$WORK/measure.txt"
+    echo "{\"tool\": \"adscreen scan\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
+  done
+  # Start-up: one tiny ad from stdin, best of 5, so the figure is process start + model load.
+  python3 - "$ADSCREEN" >>"$ROWS" <<'EOF'
+import json, subprocess, sys, time
+def once():
+    t = time.perf_counter()
+    subprocess.run([sys.argv[1], "scan", "-"], input=b'{"id":"x","text":"hello"}\n', stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+print(json.dumps({"startup_s": min(once() for _ in range(5))}))
+EOF
+else
+  echo "adscreen: not built ($ADSCREEN has no scan); peers only" >&2
+fi
+
+# Table. Peers' MB/s = ads/s × mean text size of the test ads (BIG's, which repeats them); adscreen's = BIG's text MB / wall time
+# (text only, so both count the same bytes; adscreen also parses JSON and writes output).
+python3 - "$ROWS" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+big = next(r for r in rows if "big_ads" in r)
+table, vw = [], None
+for r in rows:
+    if "peer" in r:
+        ads = r["score_ads_per_s"]
+        table.append([r["peer"] + " (in-process)", "1", ads, ads * big["big_text_mb"] / big["big_ads"], None])
+        if r["peer"].startswith("vowpal"):
+            vw = ads
+    elif r.get("tool") == "adscreen scan":
+        table.append([f"adscreen scan ({big['big_ads']} ads, {big['big_file_mb']} MB JSONL)", str(r["threads"]),
+                      big["big_ads"] / r["wall_s"], big["big_text_mb"] / r["wall_s"], r["rss_kb"] / 1024])
+print("| tool | threads | ads/s | MB/s (text) | peak RSS (MB) | ads/s ÷ VW |")
+print("| --- | --: | --: | --: | --: | --: |")
+for name, th, ads, mbs, rss in table:
+    ratio = f"{ads / vw:.2f}" if vw else "–"
+    print(f"| {name} | {th} | {ads:,.0f} | {mbs:.2f} | {'–' if rss is None else f'{rss:.1f}'} | {ratio} |")
+for r in rows:
+    if "startup_s" in r:
+        print(f"\nadscreen start-up (scan of one ad from stdin, best of 5): {r['startup_s'] * 1000:.1f} ms")
+EOF

@@ -1,0 +1,488 @@
+//! Entities: phone numbers (plain and obscured), e-mails, URLs, messaging handles, money amounts
+//! and stated ages, each with its byte span in the original ad.
+//!
+//! Entities are read from the *folded* view of [`Normalized`] (case, Unicode and HTML undone, but
+//! digits and symbols kept), because the de-obfuscated view turns `john3doe` into `johnedoe`.
+//! Phone numbers are found by a linear scanner rather than a regex so that spelled-out digits
+//! (`four one five`), letters for digits (`2O2`, `55five`), emoji keycaps and odd separators are
+//! read as digits, and a run of ten thousand digits costs one pass, not a backtracking search.
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Serialize;
+
+use crate::normalize::Normalized;
+
+/// What kind of thing an [`Entity`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Phone,
+    Email,
+    Url,
+    Handle,
+    Money,
+    Age,
+}
+
+/// A money amount, as stated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Money {
+    pub amount: f64,
+    /// ISO 4217 code where the symbol or word was recognised (`USD`, `EUR`…).
+    pub currency: &'static str,
+    /// `hour`, `day`, `week`, `month` or `year`, when the ad says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<&'static str>,
+}
+
+/// One entity found in an ad. `start..end` are byte offsets into the original text and `text` is
+/// that slice; `value` is the normalised form (digits of a phone, lower-case e-mail, handle
+/// without `@`, age in years, amount as a decimal).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub money: Option<Money>,
+    /// For phones: written so as to dodge filters (spelled digits, letters or emoji for digits,
+    /// one digit per group).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub obscured: bool,
+}
+
+/// Compiled entity patterns. Build once ([`EntityExtractor::new`]) and share: it is
+/// `Send + Sync` and extraction takes `&self`.
+#[derive(Debug, Clone)]
+pub struct EntityExtractor {
+    email: Regex,
+    url: Regex,
+    handle: Regex,
+    platform_handle: Regex,
+    money: Regex,
+    age: Regex,
+}
+
+const PLATFORMS: &[(&str, &str)] = &[
+    ("whatsapp", "whatsapp"),
+    ("whats app", "whatsapp"),
+    ("wa", "whatsapp"),
+    ("telegram", "telegram"),
+    ("tg", "telegram"),
+    ("snapchat", "snapchat"),
+    ("snap", "snapchat"),
+    ("kik", "kik"),
+    ("wechat", "wechat"),
+    ("viber", "viber"),
+    ("signal", "signal"),
+    ("instagram", "instagram"),
+    ("insta", "instagram"),
+    ("ig", "instagram"),
+    ("skype", "skype"),
+    ("line", "line"),
+    ("twitter", "twitter"),
+    ("onlyfans", "onlyfans"),
+];
+
+fn build(pattern: &str) -> Regex {
+    // The patterns are constants of this module, covered by its tests.
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .unwrap_or_else(|e| panic!("built-in entity pattern {pattern:?}: {e}"))
+}
+
+impl Default for EntityExtractor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EntityExtractor {
+    pub fn new() -> Self {
+        let platforms = "whatsapp|whats app|telegram|snapchat|snap|kik|wechat|viber|signal|instagram|insta|ig|skype|line|tg|wa";
+        EntityExtractor {
+            email: build(r"[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63}){0,4}\.[a-z]{2,12}\b"),
+            url: build(
+                r"\b(?:https?://[^\s<>\x22']{1,300}|www\.[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}(?:/[^\s<>\x22']{0,300})?|[a-z0-9\-]{2,63}\.(?:com|net|org|info|biz|io|co|me|xyz|ru|uk|de|fr|nl|in|ae|qa|my|sg|ph|cn)\b(?:/[^\s<>\x22']{0,300})?)",
+            ),
+            handle: build(r"(?:^|[^a-z0-9_.@])@([a-z0-9_][a-z0-9_.]{1,31})"),
+            platform_handle: build(&format!(
+                r"\b({platforms})\s?(?:id|name|user|username|handle)?\s?(?:[:=\-]|is|at|me at)\s?@?([a-z][a-z0-9_.]{{2,31}})"
+            )),
+            money: build(
+                r"(?x)
+                (?:(?P<c1>\$|us\$|usd|€|eur|£|gbp|aed|sgd|cad|aud|rm|myr|₹|inr|rs\.?|qar|sar)\s?
+                   (?P<n1>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k1>k\b)?
+                 |(?P<n2>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k2>k\b)?\s?
+                   (?P<c2>\$|€|£|usd|dollars?|euros?|eur|gbp|pounds?|dirhams?|aed|sgd|cad|aud|ringgit|myr|rm|rupees?|inr|riyals?|qar|sar))
+                (?:\s?(?:-|to)\s?(?:\$|€|£)?\s?\d[\d,.]*k?)?
+                (?:\s?(?:usd|eur|gbp|aed))?
+                (?:\s?(?:/|per|a|an|each|every)?\s?(?P<p>hours?|hrs?|hourly|days?|daily|nights?|weeks?|wk|weekly|months?|mo|monthly|years?|yr|yearly|annum|annually|p\.?a\.?)\b)?",
+            ),
+            age: build(
+                r"(?x)\b(?:(?P<a1>\d{1,2})\s?(?:yo|y/o|y\.o\.?|yrs?\s?old|years?\s?old|years?\s?of\s?age)\b
+                  |(?:age|aged)\s?:?\s?(?P<a2>\d{1,2})\b
+                  |(?:i'?m|i\sam|just\sturned|turned)\s(?P<a3>\d{1,2})\b)",
+            ),
+        }
+    }
+
+    /// All entities of one ad, in order of their start offset.
+    pub fn extract(&self, original: &str, norm: &Normalized) -> Vec<Entity> {
+        let folded = norm.folded().as_bytes();
+        let mut out = Vec::new();
+        let mk = |kind, r: std::ops::Range<usize>, value: String| {
+            let o = norm.folded_to_original(r);
+            Entity {
+                kind,
+                start: o.start,
+                end: o.end,
+                text: original.get(o.clone()).unwrap_or_default().to_string(),
+                value,
+                platform: None,
+                money: None,
+                obscured: false,
+            }
+        };
+        for m in self.email.find_iter(folded) {
+            out.push(mk(EntityKind::Email, m.range(), lossy(m.as_bytes())));
+        }
+        let emails: Vec<_> = out.iter().map(|e| (e.start, e.end)).collect();
+        let inside_email = |s: usize, e: usize| emails.iter().any(|&(a, b)| s < b && a < e);
+        for m in self.url.find_iter(folded) {
+            let e = mk(EntityKind::Url, m.range(), lossy(m.as_bytes()));
+            if !inside_email(e.start, e.end) {
+                out.push(e);
+            }
+        }
+        for c in self.platform_handle.captures_iter(folded) {
+            let (Some(p), Some(h)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            let mut e = mk(EntityKind::Handle, p.start()..h.end(), lossy(h.as_bytes()));
+            e.platform = platform_name(p.as_bytes());
+            if !inside_email(e.start, e.end) {
+                out.push(e);
+            }
+        }
+        for c in self.handle.captures_iter(folded) {
+            let Some(h) = c.get(1) else { continue };
+            let r = h.start() - 1..h.end();
+            let mut e = mk(EntityKind::Handle, r, lossy(h.as_bytes()));
+            let before = &folded[h.start().saturating_sub(40)..h.start()];
+            e.platform = nearest_platform(before);
+            let dup = out.iter().any(|x| x.kind == EntityKind::Handle && x.value == e.value);
+            if !dup && !inside_email(e.start, e.end) {
+                out.push(e);
+            }
+        }
+        for c in self.money.captures_iter(folded) {
+            let Some(whole) = c.get(0) else { continue };
+            let num = c.name("n1").or(c.name("n2"));
+            let cur = c.name("c1").or(c.name("c2"));
+            let (Some(num), Some(cur)) = (num, cur) else {
+                continue;
+            };
+            let Some(mut amount) = parse_amount(num.as_bytes()) else {
+                continue;
+            };
+            if c.name("k1").or(c.name("k2")).is_some() {
+                amount *= 1000.0;
+            }
+            let money = Money {
+                amount,
+                currency: currency_code(cur.as_bytes()),
+                period: c.name("p").map(|p| period_name(p.as_bytes())),
+            };
+            let mut e = mk(EntityKind::Money, whole.range(), format!("{amount}"));
+            e.money = Some(money);
+            out.push(e);
+        }
+        for c in self.age.captures_iter(folded) {
+            let Some(whole) = c.get(0) else { continue };
+            let Some(a) = c.name("a1").or(c.name("a2")).or(c.name("a3")) else {
+                continue;
+            };
+            let value = lossy(a.as_bytes());
+            if value.parse::<u8>().is_ok_and(|v| (10..=99).contains(&v)) {
+                out.push(mk(EntityKind::Age, whole.range(), value));
+            }
+        }
+        for p in scan_phones(norm.folded()) {
+            let mut e = mk(EntityKind::Phone, p.range, p.digits);
+            // Digits that were not plain ASCII digits in the original (emoji keycaps, fullwidth,
+            // circled) are obscured even when the folded text looks ordinary.
+            let odd_digits = e
+                .text
+                .chars()
+                .any(|c| !c.is_ascii() && !c.is_whitespace() && c != '\u{00a0}');
+            e.obscured = p.obscured || odd_digits;
+            if !inside_email(e.start, e.end) {
+                out.push(e);
+            }
+        }
+        out.sort_by_key(|e| (e.start, e.end));
+        out
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn platform_name(word: &[u8]) -> Option<&'static str> {
+    PLATFORMS
+        .iter()
+        .find(|(w, _)| w.as_bytes() == word)
+        .map(|&(_, p)| p)
+}
+
+/// The platform named last in `before` (the 40 bytes ahead of an `@handle`), if any.
+fn nearest_platform(before: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(before);
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .rev()
+        .find_map(|w| platform_name(w.as_bytes()).filter(|_| w.len() > 2))
+}
+
+/// Parses `2,000`, `3.500` (European thousands), `1,500.50`, `2 000`, `18.50`.
+fn parse_amount(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    let groups: Vec<&str> = s.split([',', '.', ' ']).collect();
+    let seps: Vec<char> = s.chars().filter(|c| matches!(c, ',' | '.' | ' ')).collect();
+    let v = if seps.is_empty() {
+        s.parse().ok()?
+    } else {
+        let last = groups.last()?;
+        let last_sep = *seps.last()?;
+        let decimal_tail = last.len() <= 2 && (last_sep == '.' || last_sep == ',');
+        if decimal_tail {
+            let int: String = groups[..groups.len() - 1].concat();
+            format!("{int}.{last}").parse().ok()?
+        } else {
+            groups.concat().parse().ok()?
+        }
+    };
+    Some(v)
+}
+
+fn currency_code(b: &[u8]) -> &'static str {
+    match b {
+        b"$" | b"usd" | b"us$" | b"dollar" | b"dollars" => "USD",
+        b"\xe2\x82\xac" | b"eur" | b"euro" | b"euros" => "EUR",
+        b"\xc2\xa3" | b"gbp" | b"pound" | b"pounds" => "GBP",
+        b"aed" | b"dirham" | b"dirhams" => "AED",
+        b"sgd" => "SGD",
+        b"cad" => "CAD",
+        b"aud" => "AUD",
+        b"rm" | b"myr" | b"ringgit" => "MYR",
+        b"\xe2\x82\xb9" | b"inr" | b"rs" | b"rs." | b"rupee" | b"rupees" => "INR",
+        b"qar" | b"riyal" | b"riyals" => "QAR",
+        b"sar" => "SAR",
+        _ => "XXX",
+    }
+}
+
+fn period_name(b: &[u8]) -> &'static str {
+    match b.first() {
+        Some(b'h') => "hour",
+        Some(b'd') | Some(b'n') => "day",
+        Some(b'w') => "week",
+        Some(b'm') => "month",
+        _ => "year",
+    }
+}
+
+/// US dollars per unit of `currency`: rough 2024 rates, used only to put lure amounts on one
+/// scale (a factor of 1.2 either way changes no verdict the thresholds care about).
+pub fn usd_rate(currency: &str) -> Option<f64> {
+    Some(match currency {
+        "USD" => 1.0,
+        "EUR" => 1.08,
+        "GBP" => 1.27,
+        "AED" => 0.27,
+        "SGD" => 0.74,
+        "CAD" => 0.73,
+        "AUD" => 0.66,
+        "MYR" => 0.21,
+        "INR" => 0.012,
+        "QAR" => 0.27,
+        "SAR" => 0.27,
+        _ => return None,
+    })
+}
+
+impl Money {
+    /// The amount as US dollars per week (40-hour weeks, 5-day weeks), when the period and
+    /// currency are known.
+    pub fn usd_per_week(&self) -> Option<f64> {
+        let per_week = match self.period? {
+            "hour" => 40.0,
+            "day" => 5.0,
+            "week" => 1.0,
+            "month" => 12.0 / 52.0,
+            _ => 1.0 / 52.0,
+        };
+        Some(self.amount * usd_rate(self.currency)? * per_week)
+    }
+}
+
+/// A phone number found by [`scan_phones`], as a range of the folded text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhoneHit {
+    pub range: std::ops::Range<usize>,
+    pub digits: String,
+    pub obscured: bool,
+}
+
+const NUMBER_WORDS: &[(&str, u8)] = &[
+    ("zero", b'0'),
+    ("oh", b'0'),
+    ("one", b'1'),
+    ("two", b'2'),
+    ("three", b'3'),
+    ("four", b'4'),
+    ("five", b'5'),
+    ("six", b'6'),
+    ("seven", b'7'),
+    ("eight", b'8'),
+    ("nine", b'9'),
+];
+
+/// Finds phone numbers: 10 to 15 digits written as digits, number words or letters standing for
+/// digits, with up to three separator characters between groups. Linear in the input.
+pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
+    let b = folded.as_bytes();
+    let is_alpha = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphabetic());
+    // One digit-like item at `i`: (digit, length, obscured).
+    let item = |i: usize, in_run: bool| -> Option<(u8, usize, bool)> {
+        let c = *b.get(i)?;
+        if c.is_ascii_digit() {
+            return Some((c, 1, false));
+        }
+        if i > 0 && is_alpha(i - 1) && !b[i - 1].is_ascii_digit() {
+            // Inside a word: `55five` reads `five` only right after a digit.
+            if !(in_run && b[i - 1].is_ascii_digit()) {
+                return None;
+            }
+        }
+        for (w, d) in NUMBER_WORDS {
+            if b[i..].starts_with(w.as_bytes()) {
+                let end = i + w.len();
+                if !is_alpha(end) && (in_run || *w != "oh") {
+                    return Some((*d, w.len(), true));
+                }
+            }
+        }
+        if in_run && !is_alpha(i + 1) {
+            match c {
+                b'o' => return Some((b'0', 1, true)),
+                b'l' | b'i' => return Some((b'1', 1, true)),
+                _ => {}
+            }
+        }
+        None
+    };
+    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'*' | b'_' | b'|');
+    let plain_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'+');
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let at_start = i == 0 || !(b[i - 1].is_ascii_digit());
+        let Some(first) = item(i, false).filter(|_| at_start) else {
+            i += 1;
+            continue;
+        };
+        let start = if i > 0 && b[i - 1] == b'+' { i - 1 } else { i };
+        let mut digits = String::new();
+        let mut obscured = false;
+        let mut groups: Vec<usize> = vec![0];
+        let (mut j, mut cur) = (i, first);
+        let end = loop {
+            let (d, len, obs) = cur;
+            digits.push(d as char);
+            obscured |= obs;
+            if let Some(g) = groups.last_mut() {
+                *g += 1;
+            }
+            j += len;
+            // Up to three separators, then the next item.
+            let mut k = j;
+            let mut odd = false;
+            while k < b.len() && k - j < 3 && is_sep(b[k]) {
+                odd |= !plain_sep(b[k]);
+                k += 1;
+            }
+            match item(k, true) {
+                Some(next) if digits.len() <= 15 => {
+                    if k > j {
+                        groups.push(0);
+                        obscured |= odd;
+                    }
+                    j = k;
+                    cur = next;
+                }
+                _ => break j,
+            }
+        };
+        let single_groups = groups.iter().filter(|&&g| g == 1).count();
+        if single_groups >= 4 {
+            obscured = true;
+        }
+        if (10..=15).contains(&digits.len()) {
+            hits.push(PhoneHit {
+                range: start..end,
+                digits,
+                obscured,
+            });
+        }
+        i = end.max(i + 1);
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::normalize;
+
+    fn phones(s: &str) -> Vec<(String, bool)> {
+        scan_phones(normalize(s).folded())
+            .into_iter()
+            .map(|p| (p.digits, p.obscured))
+            .collect()
+    }
+
+    #[test]
+    fn plain_and_obscured_phones() {
+        assert_eq!(phones("call (415) 555-0123"), [("4155550123".into(), false)]);
+        assert_eq!(
+            phones("four one five 555 O1 23"),
+            [("4155550123".into(), true)]
+        );
+        assert_eq!(phones("2O2-55five-0199"), [("2025550199".into(), true)]);
+        assert_eq!(phones("4.1.5.5.5.5.0.1.2.3"), [("4155550123".into(), true)]);
+        assert!(phones("born 2014-2016, 40 hours").is_empty());
+    }
+
+    #[test]
+    fn money_amounts() {
+        let x = EntityExtractor::new();
+        let src = "Earn $2,000 weekly or 5000 euro a month";
+        let n = normalize(src);
+        let m: Vec<_> = x
+            .extract(src, &n)
+            .into_iter()
+            .filter_map(|e| e.money)
+            .collect();
+        assert_eq!(m[0].amount, 2000.0);
+        assert_eq!(m[0].period, Some("week"));
+        assert_eq!(m[1].currency, "EUR");
+        assert_eq!(m[1].period, Some("month"));
+    }
+}

@@ -1,0 +1,367 @@
+//! Stage 2: the indicator catalogue and the engine that finds indicators, with evidence spans.
+//!
+//! The catalogue is data ([`catalogue.toml`](https://docs.rs/adscreen), embedded in the binary
+//! and replaceable with `--indicators FILE`): each indicator has an id, a category, its source,
+//! its Action–Means–Purpose column, a documented prior weight, and regex patterns over the
+//! normalised text. Three indicators also use built-in detectors that need more than a pattern:
+//! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
+//! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
+//!
+//! All patterns are compiled once into one [`RegexSet`] (which patterns match at all, one pass)
+//! plus one [`Regex`] each, run only for the patterns the set reported, to collect spans.
+
+use std::ops::Range;
+
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::entities::{Entity, EntityKind};
+use crate::error::{Error, Result};
+use crate::normalize::Normalized;
+
+/// The catalogue that ships with adscreen.
+pub const BUILTIN_CATALOGUE: &str = include_str!("catalogue.toml");
+
+/// Most evidence spans kept per indicator per ad: enough for a reviewer, bounded for hostile ads.
+const MAX_EVIDENCE: usize = 8;
+/// Bytes either side of a hit searched for an `exclude` pattern.
+const EXCLUDE_WINDOW: usize = 80;
+
+/// One indicator as the catalogue file describes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorDef {
+    pub id: String,
+    pub category: String,
+    /// `action:recruit`, `means:debt`, `purpose:forced_labour`, … or `none`.
+    pub amp: String,
+    pub description: String,
+    pub source: String,
+    pub prior_class: String,
+    pub prior_weight: f64,
+    #[serde(default)]
+    pub requires: Vec<String>,
+    #[serde(default)]
+    pub detector: Option<Detector>,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// Built-in detectors an indicator may add to its patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    Wage,
+    ObscuredPhone,
+    MinorAge,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    indicator: Vec<IndicatorDef>,
+}
+
+/// A parsed, validated indicator catalogue.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    defs: Vec<IndicatorDef>,
+}
+
+impl Catalogue {
+    /// The catalogue embedded in the binary.
+    pub fn builtin() -> Result<Self> {
+        Self::from_toml(BUILTIN_CATALOGUE)
+    }
+
+    /// Parses and validates a catalogue: unique ids, known `requires` ids and AMP columns, finite
+    /// prior weights.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let file: CatalogueFile =
+            toml::from_str(text).map_err(|e| Error::Catalogue(e.to_string()))?;
+        let defs = file.indicator;
+        for (i, d) in defs.iter().enumerate() {
+            if defs[..i].iter().any(|e| e.id == d.id) {
+                return Err(Error::Catalogue(format!("duplicate indicator id {:?}", d.id)));
+            }
+            if !d.prior_weight.is_finite() {
+                return Err(Error::Catalogue(format!("{}: prior_weight must be finite", d.id)));
+            }
+            if crate::amp::Column::parse(&d.amp).is_none() {
+                return Err(Error::Catalogue(format!("{}: unknown amp {:?}", d.id, d.amp)));
+            }
+            if d.patterns.is_empty() && d.detector.is_none() {
+                return Err(Error::Catalogue(format!("{}: no patterns and no detector", d.id)));
+            }
+        }
+        for d in &defs {
+            for r in &d.requires {
+                if !defs.iter().any(|e| &e.id == r) {
+                    return Err(Error::Catalogue(format!("{}: requires unknown id {r:?}", d.id)));
+                }
+            }
+        }
+        Ok(Catalogue { defs })
+    }
+
+    pub fn from_path(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text)
+    }
+
+    pub fn indicators(&self) -> &[IndicatorDef] {
+        &self.defs
+    }
+
+    pub fn len(&self) -> usize {
+        self.defs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.defs.iter().position(|d| d.id == id)
+    }
+}
+
+/// One indicator found in one ad, with its evidence as byte ranges of the original text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into [`Catalogue::indicators`].
+    pub indicator: usize,
+    pub evidence: Vec<Range<usize>>,
+}
+
+/// The compiled catalogue. Build once, share across threads.
+#[derive(Debug, Clone)]
+pub struct IndicatorEngine {
+    catalogue: Catalogue,
+    set: RegexSet,
+    /// For each pattern of `set`: its indicator and its compiled regex.
+    patterns: Vec<(usize, Regex)>,
+    excludes: Vec<Vec<Regex>>,
+    requires: Vec<Vec<usize>>,
+    wage: Option<usize>,
+    obscured_phone: Option<usize>,
+    minor_age: Option<usize>,
+    no_experience: Option<usize>,
+}
+
+fn compile(pattern: &str, id: &str) -> Result<Regex> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| Error::Catalogue(format!("{id}: bad pattern {pattern:?}: {e}")))
+}
+
+impl IndicatorEngine {
+    pub fn new(catalogue: Catalogue) -> Result<Self> {
+        let mut patterns = Vec::new();
+        let mut sources = Vec::new();
+        let mut excludes = Vec::new();
+        for (i, d) in catalogue.defs.iter().enumerate() {
+            for p in &d.patterns {
+                patterns.push((i, compile(p, &d.id)?));
+                sources.push(p.as_str());
+            }
+            let ex = d
+                .exclude
+                .iter()
+                .map(|p| compile(p, &d.id))
+                .collect::<Result<Vec<_>>>()?;
+            excludes.push(ex);
+        }
+        let set = RegexSetBuilder::new(&sources)
+            .unicode(false)
+            .size_limit(1 << 26)
+            .dfa_size_limit(1 << 24)
+            .build()
+            .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))?;
+        let requires = catalogue
+            .defs
+            .iter()
+            .map(|d| {
+                d.requires
+                    .iter()
+                    .filter_map(|r| catalogue.index_of(r))
+                    .collect()
+            })
+            .collect();
+        let with_detector = |det| catalogue.defs.iter().position(|d| d.detector == Some(det));
+        Ok(IndicatorEngine {
+            wage: with_detector(Detector::Wage),
+            obscured_phone: with_detector(Detector::ObscuredPhone),
+            minor_age: with_detector(Detector::MinorAge),
+            no_experience: catalogue.index_of("no_experience_needed"),
+            catalogue,
+            set,
+            patterns,
+            excludes,
+            requires,
+        })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Finds the indicators of one ad. `entities` are the ad's entities (the detectors read
+    /// money amounts, phones and ages from them). Hits come back ordered by catalogue index.
+    pub fn find(&self, original: &str, norm: &Normalized, entities: &[Entity]) -> Vec<Hit> {
+        let n = self.catalogue.defs.len();
+        let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
+        let text = norm.text().as_bytes();
+        for p in self.set.matches(text).iter() {
+            let (ind, re) = &self.patterns[p];
+            for m in re.find_iter(text) {
+                if evidence[*ind].len() >= MAX_EVIDENCE {
+                    break;
+                }
+                if self.excluded(*ind, text, m.range()) {
+                    continue;
+                }
+                evidence[*ind].push(norm.text_to_original(m.range()));
+            }
+        }
+        self.run_detectors(original, entities, &mut evidence);
+        // Context: an indicator that requires another counts only when that one fired too.
+        // `requires` chains are one level deep in practice; loop until nothing changes.
+        loop {
+            let mut changed = false;
+            for i in 0..n {
+                if !evidence[i].is_empty()
+                    && self.requires[i].iter().any(|&r| evidence[r].is_empty())
+                {
+                    evidence[i].clear();
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        evidence
+            .into_iter()
+            .enumerate()
+            .filter(|(_, e)| !e.is_empty())
+            .map(|(indicator, mut e)| {
+                e.sort_by_key(|r| (r.start, r.end));
+                e.dedup();
+                Hit {
+                    indicator,
+                    evidence: e,
+                }
+            })
+            .collect()
+    }
+
+    fn excluded(&self, ind: usize, text: &[u8], r: Range<usize>) -> bool {
+        let ex = &self.excludes[ind];
+        if ex.is_empty() {
+            return false;
+        }
+        let start = r.start.saturating_sub(EXCLUDE_WINDOW);
+        let end = (r.end + EXCLUDE_WINDOW).min(text.len());
+        let window = &text[start..end];
+        ex.iter().any(|re| re.is_match(window))
+    }
+
+    fn run_detectors(
+        &self,
+        original: &str,
+        entities: &[Entity],
+        evidence: &mut [Vec<Range<usize>>],
+    ) {
+        let no_experience = self.no_experience.is_some_and(|i| !evidence[i].is_empty());
+        for e in entities {
+            let target = match e.kind {
+                EntityKind::Money if is_lure_wage(original, e, no_experience) => self.wage,
+                EntityKind::Phone if e.obscured => self.obscured_phone,
+                EntityKind::Age if e.value.parse::<u8>().is_ok_and(|a| a < 18) => self.minor_age,
+                _ => None,
+            };
+            if let Some(i) = target {
+                if evidence[i].len() < MAX_EVIDENCE {
+                    evidence[i].push(e.start..e.end);
+                }
+            }
+        }
+    }
+}
+
+/// Pay per week (US dollars) above which an offer is a lure when it is pitched ("earn…", "up
+/// to…") or needs no experience: about $52,000 a year, above the US median full-time wage
+/// (BLS 2024: ~$1,150 a week) for jobs that ask for nothing.
+const LURE_WEEKLY_USD: f64 = 1000.0;
+/// Pay per week stated by the hour, day or week that is a lure whatever the pitch: $100 an
+/// hour, $800 a day, $4,000 a week.
+const ABSURD_WEEKLY_USD: f64 = 4000.0;
+/// A pitched lump sum without a period ("earn $5,000!").
+const LURE_LUMP_USD: f64 = 2000.0;
+
+/// The `wage_too_good` detector: judges one money amount in its context.
+fn is_lure_wage(original: &str, e: &Entity, no_experience: bool) -> bool {
+    let Some(m) = &e.money else { return false };
+    let mut from = e.start.saturating_sub(40);
+    while !original.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = original[from..e.start].to_lowercase();
+    let pitched = ["earn", "make", "up to", "income", "guarantee", "paid", "salary of"]
+        .iter()
+        .any(|w| before.contains(w));
+    match m.usd_per_week() {
+        Some(w) => {
+            let short_period = matches!(m.period, Some("hour" | "day" | "week"));
+            ((pitched || no_experience) && w >= LURE_WEEKLY_USD)
+                || (short_period && w >= ABSURD_WEEKLY_USD)
+        }
+        None => {
+            let usd = crate::entities::usd_rate(m.currency).map(|r| r * m.amount);
+            pitched && m.period.is_none() && usd.is_some_and(|u| u >= LURE_LUMP_USD)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entities::EntityExtractor;
+    use crate::normalize::normalize;
+
+    fn ids(text: &str) -> Vec<String> {
+        let engine = IndicatorEngine::new(Catalogue::builtin().unwrap()).unwrap();
+        let n = normalize(text);
+        let ents = EntityExtractor::new().extract(text, &n);
+        engine
+            .find(text, &n, &ents)
+            .into_iter()
+            .map(|h| engine.catalogue().indicators()[h.indicator].id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn builtin_catalogue_compiles() {
+        let c = Catalogue::builtin().unwrap();
+        assert!(c.len() >= 22);
+        IndicatorEngine::new(c).unwrap();
+    }
+
+    #[test]
+    fn context_is_required() {
+        assert!(!ids("Youth football coach wanted for young team").contains(&"youth_language".into()));
+        assert!(ids("young fresh girl, incall only").contains(&"youth_language".into()));
+    }
+
+    #[test]
+    fn wage_lures() {
+        assert!(ids("Earn $2,000 weekly!").contains(&"wage_too_good".into()));
+        assert!(ids("5000 euro a month, no experience").contains(&"wage_too_good".into()));
+        assert!(!ids("Salary $65,000 per year, 5 years experience").contains(&"wage_too_good".into()));
+    }
+}

@@ -1,0 +1,336 @@
+//! Stage 6: the stages wired together. A [`Screener`] is built once from a model and an
+//! indicator catalogue, is `Send + Sync`, and screens ads one at a time or in parallel batches.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::ad::{Ad, Band, Evidence, IndicatorFound, ModelRef, Term, Verdict, WeightSource};
+use crate::amp::{Amp, Column};
+use crate::entities::{Entity, EntityExtractor};
+use crate::error::{Error, Result};
+use crate::features::{MetaFeatures, TextVectorizer};
+use crate::indicators::{Catalogue, Hit, IndicatorEngine};
+use crate::model::ModelBody;
+use crate::normalize::{normalize_into, Normalized};
+use crate::tokens::WordPieceMatcher;
+
+/// Ads longer than this are screened on their first `DEFAULT_MAX_AD_BYTES` bytes and marked
+/// `truncated`: 1 MiB is ~400 times a typical ad and keeps a hostile 50 MB ad from stalling a
+/// worker.
+pub const DEFAULT_MAX_AD_BYTES: usize = 1 << 20;
+/// Text features listed per verdict as `terms`.
+const TERMS_PER_VERDICT: usize = 5;
+
+/// The model-independent analysis of an ad: normalisation, entities and indicators. Shared by
+/// scoring and training.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    entities: EntityExtractor,
+    engine: IndicatorEngine,
+}
+
+/// Per-thread buffers, reused from ad to ad so steady-state screening barely allocates.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pub norm: Normalized,
+    tokens: Vec<u32>,
+    cols: Vec<u32>,
+    vector: Vec<(u32, f32)>,
+}
+
+/// What [`Analyzer::analyze`] finds in one ad.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub entities: Vec<Entity>,
+    pub hits: Vec<Hit>,
+}
+
+impl Analyzer {
+    pub fn new(catalogue: Catalogue) -> Result<Self> {
+        Ok(Analyzer {
+            entities: EntityExtractor::new(),
+            engine: IndicatorEngine::new(catalogue)?,
+        })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        self.engine.catalogue()
+    }
+
+    /// Normalises `text` into `norm` and finds its entities and indicators.
+    pub fn analyze(&self, text: &str, norm: &mut Normalized) -> Analysis {
+        normalize_into(text, norm);
+        let entities = self.entities.extract(text, norm);
+        let hits = self.engine.find(text, norm, &entities);
+        Analysis { entities, hits }
+    }
+}
+
+/// Screens ads with one model and one catalogue.
+#[derive(Debug)]
+pub struct Screener {
+    analyzer: Analyzer,
+    tokens: WordPieceMatcher,
+    text: TextVectorizer,
+    ngrams: Vec<[u32; 2]>,
+    text_weights: Vec<f32>,
+    /// Per catalogue indicator: weight and where it came from.
+    indicator_weights: Vec<(f64, WeightSource)>,
+    columns: Vec<Option<Column>>,
+    minor_cue: Option<usize>,
+    meta: MetaFeatures,
+    meta_weights: Vec<f32>,
+    intercept: f64,
+    threshold: f64,
+    high_threshold: f64,
+    model: ModelRef,
+    max_ad_bytes: usize,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Screener {
+    /// The embedded default model with the built-in catalogue.
+    pub fn builtin() -> Result<Self> {
+        Self::new(ModelBody::builtin()?, Catalogue::builtin()?)
+    }
+
+    /// Builds a screener. Indicators the model has a weight for use it; indicators it does not
+    /// know (a replaced catalogue) use the catalogue's prior. A *learned* weight for an indicator
+    /// missing from the catalogue is an error: dropping it would change scores silently.
+    pub fn new(model: ModelBody, catalogue: Catalogue) -> Result<Self> {
+        let origin = format!("{} {}", model.name, model.version);
+        for w in &model.indicators {
+            if w.source == WeightSource::Learned && catalogue.index_of(&w.id).is_none() {
+                return Err(Error::model(
+                    origin,
+                    format!("learned indicator {:?} is not in the catalogue", w.id),
+                ));
+            }
+        }
+        let indicator_weights = catalogue
+            .indicators()
+            .iter()
+            .map(|d| match model.indicators.iter().find(|w| w.id == d.id) {
+                Some(w) => (w.weight, w.source),
+                None => (d.prior_weight, WeightSource::Prior),
+            })
+            .collect();
+        let columns = catalogue
+            .indicators()
+            .iter()
+            .map(|d| Column::parse(&d.amp).flatten())
+            .collect();
+        let tokens = WordPieceMatcher::from_tokenizer_json(&model.tokenizer_json())
+            .map_err(|e| Error::model(&origin, e.to_string()))?;
+        if let Some(&[a, b]) = model
+            .text
+            .ngrams
+            .iter()
+            .find(|&&[a, b]| a as usize >= tokens.vocab_size() || (b != u32::MAX && b as usize >= tokens.vocab_size()))
+        {
+            return Err(Error::model(
+                origin,
+                format!("text feature [{a}, {b}] refers to a token outside the vocabulary"),
+            ));
+        }
+        Ok(Screener {
+            minor_cue: catalogue.index_of("minor_cue"),
+            analyzer: Analyzer::new(catalogue)?,
+            text: TextVectorizer::new(&model.text),
+            ngrams: model.text.ngrams.clone(),
+            text_weights: model.text_weights,
+            tokens,
+            indicator_weights,
+            columns,
+            meta: model.meta,
+            meta_weights: model.meta_weights,
+            intercept: model.intercept,
+            threshold: model.threshold,
+            high_threshold: model.high_threshold.max(model.threshold),
+            model: ModelRef {
+                name: model.name,
+                version: model.version,
+            },
+            max_ad_bytes: DEFAULT_MAX_AD_BYTES,
+        })
+    }
+
+    /// Overrides the model's decision threshold (the `high` band stays at or above it).
+    pub fn with_threshold(mut self, threshold: f64) -> Self {
+        self.threshold = threshold.clamp(0.0, 1.0);
+        self.high_threshold = self.high_threshold.max(self.threshold);
+        self
+    }
+
+    /// Screens at most `bytes` bytes of each ad.
+    pub fn with_max_ad_bytes(mut self, bytes: usize) -> Self {
+        self.max_ad_bytes = bytes.max(1);
+        self
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    pub fn model(&self) -> &ModelRef {
+        &self.model
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Screens one ad.
+    pub fn screen(&self, ad: &Ad) -> Verdict {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.screen_with(ad, &mut s),
+            // Re-entered on this thread (a caller screening from inside a screen): fresh buffers.
+            Err(_) => self.screen_with(ad, &mut Scratch::default()),
+        })
+    }
+
+    /// Screens many ads in parallel (rayon); verdicts come back in input order.
+    pub fn screen_batch(&self, ads: &[Ad]) -> Vec<Verdict> {
+        ads.par_iter().map(|ad| self.screen(ad)).collect()
+    }
+
+    /// Screens one ad with caller-owned buffers.
+    pub fn screen_with(&self, ad: &Ad, s: &mut Scratch) -> Verdict {
+        let (text, truncated) = bounded(&ad.text, self.max_ad_bytes);
+        let analysis = self.analyzer.analyze(text, &mut s.norm);
+        s.tokens.clear();
+        self.tokens.encode_into(s.norm.text(), &mut s.tokens);
+        s.vector.clear();
+        self.text.vectorize(&s.tokens, &mut s.cols, &mut s.vector);
+
+        let mut logit = self.intercept;
+        let mut terms: Vec<(f64, u32)> = Vec::new();
+        for &(c, v) in &s.vector {
+            let contribution = f64::from(self.text_weights[c as usize] * v);
+            logit += contribution;
+            if contribution > 0.0 {
+                terms.push((contribution, c));
+            }
+        }
+        for c in self.meta.columns(&ad.meta) {
+            logit += f64::from(self.meta_weights[c as usize]);
+        }
+        let defs = self.analyzer.catalogue().indicators();
+        let mut indicators = Vec::with_capacity(analysis.hits.len());
+        for h in &analysis.hits {
+            let (weight, weight_source) = self.indicator_weights[h.indicator];
+            logit += weight;
+            let d = &defs[h.indicator];
+            indicators.push(IndicatorFound {
+                id: d.id.clone(),
+                category: d.category.clone(),
+                weight,
+                weight_source,
+                evidence: h
+                    .evidence
+                    .iter()
+                    .map(|r| Evidence {
+                        start: r.start,
+                        end: r.end,
+                        text: text.get(r.clone()).unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        let score = sigmoid(logit);
+        let minor = self
+            .minor_cue
+            .is_some_and(|m| analysis.hits.iter().any(|h| h.indicator == m));
+        let amp = Amp::from_columns(
+            analysis
+                .hits
+                .iter()
+                .filter_map(|h| self.columns[h.indicator].as_ref()),
+            minor,
+        );
+        terms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        terms.truncate(TERMS_PER_VERDICT);
+        let terms = terms
+            .into_iter()
+            .map(|(contribution, c)| Term {
+                term: self.ngram_text(c),
+                contribution,
+            })
+            .collect();
+        Verdict {
+            id: ad.id.clone(),
+            score,
+            flagged: score >= self.threshold,
+            band: if score >= self.high_threshold {
+                Band::High
+            } else if score >= self.threshold {
+                Band::Elevated
+            } else {
+                Band::Low
+            },
+            indicators,
+            entities: analysis.entities,
+            amp,
+            terms,
+            truncated,
+            model: self.model.clone(),
+        }
+    }
+
+    /// A readable form of a text feature: its tokens, with `##` pieces glued on.
+    fn ngram_text(&self, col: u32) -> String {
+        let [a, b] = self.ngrams[col as usize];
+        let mut s = self.tokens.token(a).to_string();
+        if b != u32::MAX {
+            let t = self.tokens.token(b);
+            match t.strip_prefix("##") {
+                Some(rest) => s.push_str(rest),
+                None => {
+                    s.push(' ');
+                    s.push_str(t);
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The first `max` bytes of `text`, cut on a character boundary, and whether it was cut.
+pub fn bounded(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    if x.is_nan() {
+        return 0.5;
+    }
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screener_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Screener>();
+    }
+
+    #[test]
+    fn bounded_cuts_on_char_boundary() {
+        assert_eq!(bounded("héllo", 2), ("h", true));
+        assert_eq!(bounded("abc", 10), ("abc", false));
+    }
+}

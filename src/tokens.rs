@@ -1,0 +1,227 @@
+//! Stage 3: sub-word tokens.
+//!
+//! The vocabulary is trained with the `tokenizers` crate (WordPiece, `Whitespace`
+//! pre-tokenizer, no normaliser: the input is already [`normalize`](crate::normalize)d), and the
+//! trained tokenizer is stored in the model file. `tokenizers` stays the reference: its `encode`
+//! runs at a few MB/s per thread, far too slow for scanning dumps, so scoring uses
+//! [`WordPieceMatcher`], a compiled equivalent of the same trained model: the same
+//! pre-tokenisation regex (`\w+|[^\w\s]+`, from the same `regex` crate), then WordPiece greedy
+//! longest match over hash maps of the vocabulary. Tests prove the two produce identical ids on
+//! the sample ads, the shared datasets and random input.
+
+use std::str::FromStr;
+
+use regex::Regex;
+use rustc_hash::FxHashMap;
+use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainerBuilder};
+use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::{AddedToken, Model, Tokenizer, TokenizerImpl};
+
+use crate::error::{Error, Result};
+
+/// The unknown-word token of every vocabulary adscreen trains.
+pub const UNK: &str = "[UNK]";
+const CONTINUATION: &str = "##";
+/// WordPiece's default: longer words become one unknown token.
+const MAX_INPUT_CHARS_PER_WORD: usize = 100;
+/// The pre-tokenisation pattern of `tokenizers::pre_tokenizers::whitespace::Whitespace`.
+const WORD_PATTERN: &str = r"\w+|[^\w\s]+";
+
+/// Trains a WordPiece vocabulary of at most `vocab_size` tokens on normalised texts and returns
+/// the tokenizer serialised as JSON (the form stored in model files).
+pub fn train_tokenizer<'a>(
+    texts: impl Iterator<Item = &'a str> + Send,
+    vocab_size: usize,
+) -> Result<String> {
+    let mut trainer = WordPieceTrainerBuilder::new()
+        .vocab_size(vocab_size)
+        .min_frequency(2)
+        .show_progress(false)
+        .special_tokens(vec![AddedToken::from(UNK, true)])
+        .build();
+    let model = WordPiece::builder()
+        .unk_token(UNK.to_string())
+        .build()
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let mut tk: TokenizerImpl<WordPiece, _, Whitespace, _, _> = TokenizerImpl::new(model);
+    tk.with_pre_tokenizer(Some(Whitespace));
+    type Impl = TokenizerImpl<
+        WordPiece,
+        tokenizers::NormalizerWrapper,
+        Whitespace,
+        tokenizers::PostProcessorWrapper,
+        tokenizers::DecoderWrapper,
+    >;
+    let tk: &mut Impl = &mut tk;
+    tk.train(&mut trainer, texts)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    tk.to_string(false)
+        .map_err(|e| Error::Tokenizer(e.to_string()))
+}
+
+/// The reference tokenizer, loaded from its JSON. Slow; used by tests and `adscreen` checks,
+/// never when scoring.
+pub fn reference(json: &str) -> Result<Tokenizer> {
+    Tokenizer::from_str(json).map_err(|e| Error::Tokenizer(e.to_string()))
+}
+
+/// Token ids of `text` according to the reference tokenizer.
+pub fn reference_ids(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>> {
+    let enc = tokenizer
+        .encode(text, false)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    Ok(enc.get_ids().to_vec())
+}
+
+/// WordPiece compiled for speed; produces the same ids as the reference tokenizer it was built
+/// from.
+#[derive(Debug, Clone)]
+pub struct WordPieceMatcher {
+    words: Regex,
+    first: FxHashMap<Box<str>, u32>,
+    continuation: FxHashMap<Box<str>, u32>,
+    tokens: Vec<Box<str>>,
+    unk: u32,
+    max_piece_bytes: usize,
+}
+
+impl WordPieceMatcher {
+    /// Compiles the WordPiece model of a tokenizer serialised by [`train_tokenizer`]. Fails when
+    /// the tokenizer is not a WordPiece with the `Whitespace` pre-tokenizer, no normaliser, `##`
+    /// continuation and an `[UNK]` token: anything else would not be reproduced exactly.
+    pub fn from_tokenizer_json(json: &str) -> Result<Self> {
+        let tk = reference(json)?;
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let model = &v["model"];
+        let pre = &v["pre_tokenizer"]["type"];
+        let ok = model["type"] == "WordPiece"
+            && model["continuing_subword_prefix"] == CONTINUATION
+            && model["unk_token"] == UNK
+            && model["max_input_chars_per_word"] == MAX_INPUT_CHARS_PER_WORD
+            && pre == "Whitespace"
+            && v["normalizer"].is_null();
+        if !ok {
+            return Err(Error::Tokenizer(
+                "tokenizer is not a WordPiece/Whitespace tokenizer trained by adscreen".into(),
+            ));
+        }
+        let vocab = tk.get_model().get_vocab();
+        Self::from_vocab(vocab.into_iter())
+    }
+
+    fn from_vocab(vocab: impl Iterator<Item = (String, u32)>) -> Result<Self> {
+        let mut first = FxHashMap::default();
+        let mut continuation = FxHashMap::default();
+        let mut tokens: Vec<Box<str>> = Vec::new();
+        let mut max_piece_bytes = 0;
+        for (tok, id) in vocab {
+            let idx = id as usize;
+            if tokens.len() <= idx {
+                tokens.resize(idx + 1, Box::from(""));
+            }
+            tokens[idx] = Box::from(tok.as_str());
+            if let Some(rest) = tok.strip_prefix(CONTINUATION) {
+                continuation.insert(Box::from(rest), id);
+                max_piece_bytes = max_piece_bytes.max(rest.len());
+            }
+            max_piece_bytes = max_piece_bytes.max(tok.len());
+            first.insert(Box::from(tok.as_str()), id);
+        }
+        let unk = *first
+            .get(UNK)
+            .ok_or_else(|| Error::Tokenizer("vocabulary has no [UNK] token".into()))?;
+        let words = Regex::new(WORD_PATTERN).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(WordPieceMatcher {
+            words,
+            first,
+            continuation,
+            tokens,
+            unk,
+            max_piece_bytes,
+        })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// The token string of an id (`""` for an id outside the vocabulary).
+    pub fn token(&self, id: u32) -> &str {
+        self.tokens.get(id as usize).map_or("", |t| t)
+    }
+
+    /// Appends the token ids of `text` to `out`.
+    pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
+        for m in self.words.find_iter(text) {
+            self.word(m.as_str(), out);
+        }
+    }
+
+    /// Greedy longest-match WordPiece over one pre-tokenised word, as `tokenizers` does it.
+    fn word(&self, w: &str, out: &mut Vec<u32>) {
+        if w.len() > MAX_INPUT_CHARS_PER_WORD && w.chars().count() > MAX_INPUT_CHARS_PER_WORD {
+            out.push(self.unk);
+            return;
+        }
+        let mark = out.len();
+        let mut start = 0;
+        while start < w.len() {
+            let map = if start == 0 {
+                &self.first
+            } else {
+                &self.continuation
+            };
+            // No piece is longer than the longest vocabulary entry; start there.
+            let mut end = w.len().min(start + self.max_piece_bytes);
+            while !w.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut found = None;
+            while end > start {
+                if let Some(&id) = map.get(&w[start..end]) {
+                    found = Some(id);
+                    break;
+                }
+                end -= w[start..end].chars().next_back().map_or(1, char::len_utf8);
+            }
+            match found {
+                Some(id) => {
+                    out.push(id);
+                    start = end;
+                }
+                None => {
+                    out.truncate(mark);
+                    out.push(self.unk);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_matches_reference_on_small_corpus() {
+        let texts = [
+            "earn big money working abroad, passport kept on arrival",
+            "whatsapp only. new girls every week. incall/outcall 24/7",
+            "software engineer, 5 years experience, salary $120,000 per year",
+            "работа в москве, жильё предоставляется",
+        ];
+        let json = train_tokenizer(texts.iter().copied(), 200).unwrap();
+        let reference = reference(&json).unwrap();
+        let fast = WordPieceMatcher::from_tokenizer_json(&json).unwrap();
+        for t in texts
+            .iter()
+            .chain(["unseen wordsxyz ##weird ☺☺ tokens", ""].iter())
+        {
+            let mut ids = Vec::new();
+            fast.encode_into(t, &mut ids);
+            assert_eq!(ids, reference_ids(&reference, t).unwrap(), "{t}");
+        }
+    }
+}
