@@ -122,6 +122,7 @@ impl EntityExtractor {
                    (?P<c2>\$|€|£|usd|dollars?|euros?|eur|gbp|pounds?|dirhams?|aed|sgd|cad|aud|ringgit|myr|rm|rupees?|inr|riyals?|qar|sar))
                 (?:\s?(?:-|to)\s?(?:\$|€|£)?\s?\d[\d,.]*k?)?
                 (?:\s?(?:usd|eur|gbp|aed))?
+                (?:\s?(?:net|gross|netto|brutto|nett|after\stax|before\stax))?
                 (?:\s?(?:/|per|a|an|each|every)?\s?(?P<p>hours?|hrs?|hourly|days?|daily|nights?|weeks?|wk|weekly|months?|mo|monthly|years?|yr|yearly|annum|annually|p\.?a\.?)\b)?",
             ),
             age: build(
@@ -181,7 +182,22 @@ impl EntityExtractor {
                 out.push(e);
             }
         }
-        for c in self.money.captures_iter(folded) {
+        // Money and ages are read from the de-obfuscated view (`5000 eur0 a m0nth`).
+        let text = norm.text().as_bytes();
+        let mk_text = |kind, r: std::ops::Range<usize>, value: String| {
+            let o = norm.text_to_original(r);
+            Entity {
+                kind,
+                start: o.start,
+                end: o.end,
+                text: original.get(o.clone()).unwrap_or_default().to_string(),
+                value,
+                platform: None,
+                money: None,
+                obscured: false,
+            }
+        };
+        for c in self.money.captures_iter(text) {
             let Some(whole) = c.get(0) else { continue };
             let num = c.name("n1").or(c.name("n2"));
             let cur = c.name("c1").or(c.name("c2"));
@@ -199,18 +215,18 @@ impl EntityExtractor {
                 currency: currency_code(cur.as_bytes()),
                 period: c.name("p").map(|p| period_name(p.as_bytes())),
             };
-            let mut e = mk(EntityKind::Money, whole.range(), format!("{amount}"));
+            let mut e = mk_text(EntityKind::Money, whole.range(), format!("{amount}"));
             e.money = Some(money);
             out.push(e);
         }
-        for c in self.age.captures_iter(folded) {
+        for c in self.age.captures_iter(text) {
             let Some(whole) = c.get(0) else { continue };
             let Some(a) = c.name("a1").or(c.name("a2")).or(c.name("a3")) else {
                 continue;
             };
             let value = lossy(a.as_bytes());
             if value.parse::<u8>().is_ok_and(|v| (10..=99).contains(&v)) {
-                out.push(mk(EntityKind::Age, whole.range(), value));
+                out.push(mk_text(EntityKind::Age, whole.range(), value));
             }
         }
         for p in scan_phones(norm.folded()) {
@@ -365,11 +381,10 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
         if c.is_ascii_digit() {
             return Some((c, 1, false));
         }
-        if i > 0 && is_alpha(i - 1) && !b[i - 1].is_ascii_digit() {
-            // Inside a word: `55five` reads `five` only right after a digit.
-            if !(in_run && b[i - 1].is_ascii_digit()) {
-                return None;
-            }
+        let after_digit_letter = i > 0 && matches!(b[i - 1], b'o' | b'l' | b'i') && matches!(c, b'o' | b'l' | b'i');
+        if i > 0 && is_alpha(i - 1) && !(in_run && after_digit_letter) {
+            // Inside a word: number words only start a word (`55five` is fine: `5` is no letter).
+            return None;
         }
         for (w, d) in NUMBER_WORDS {
             if b[i..].starts_with(w.as_bytes()) {
@@ -379,11 +394,12 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
                 }
             }
         }
-        if in_run && !is_alpha(i + 1) {
-            match c {
-                b'o' => return Some((b'0', 1, true)),
-                b'l' | b'i' => return Some((b'1', 1, true)),
-                _ => {}
+        // `O`, `l`, `I` standing for digits (`2O2`, `4l5`, `Ol88`): a run of at most three
+        // of them, not followed by another letter, inside a number.
+        if in_run && matches!(c, b'o' | b'l' | b'i') {
+            let run = b[i..].iter().take_while(|x| matches!(x, b'o' | b'l' | b'i')).count();
+            if run <= 3 && !is_alpha(i + run) {
+                return Some((if c == b'o' { b'0' } else { b'1' }, 1, true));
             }
         }
         None
@@ -467,6 +483,7 @@ mod tests {
         );
         assert_eq!(phones("2O2-55five-0199"), [("2025550199".into(), true)]);
         assert_eq!(phones("4.1.5.5.5.5.0.1.2.3"), [("4155550123".into(), true)]);
+        assert_eq!(phones("Call 4l5 555 Ol88 now"), [("4155550188".into(), true)]);
         assert!(phones("born 2014-2016, 40 hours").is_empty());
     }
 

@@ -118,6 +118,9 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut units = std::mem::take(&mut out.units);
     units.clear();
     fold(input, &mut units);
+    // Look-alikes are undone in both views: a Cyrillic `а` in `snаp` or an e-mail address is
+    // as much a disguise as in `pаssport`.
+    for_each_word(&mut units, map_confusables);
     out.folded.clear();
     out.folded_map.clear();
     for u in &units {
@@ -126,7 +129,10 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut joined = std::mem::take(&mut out.out);
     joined.clear();
     join_spaced(&units, &mut joined);
-    deobfuscate_words(&mut joined);
+    for_each_word(&mut joined, |w| {
+        map_confusables(w);
+        undo_leet(w);
+    });
     out.text.clear();
     out.text_map.clear();
     for u in &joined {
@@ -414,9 +420,12 @@ fn confusable(c: char) -> u8 {
 
 const SPACED_SEPARATORS: &[char] = &[' ', '.', '-', '_', '*', '/', '|', '+', '~'];
 
-/// Joins letters spelled out one by one (`w h a t s a p p`, `J.O.B.S`, `w-h-a-t`): at least four
+/// Joins letters spelled out one by one (`w h a t s a p p`, `J.O.B.S`, `w-h-a-t`, `G.F.E.`):
 /// single letters or digits, each followed by the same separator, the run ending at a token
-/// boundary.
+/// boundary; at least four of them (three with dots). Where the original had a wider gap between
+/// two letters (`n e w  i n  t o w n`) the words are kept apart, provided every word so made has
+/// at least two letters; otherwise the whole run is joined, so that the output never holds a
+/// joinable run again (idempotence).
 fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
     let is_alnum = |i: usize| units.get(i).is_some_and(|u| u.c.is_alphanumeric());
     let mut i = 0;
@@ -435,9 +444,26 @@ fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
                         n += 1;
                         j += 2;
                     }
-                    if n >= 4 {
-                        for k in (i..=j).step_by(2) {
-                            out.push(units[k]);
+                    let min = if sep == '.' { 3 } else { 4 };
+                    if n >= min {
+                        let gap = |k: usize| sep == ' ' && units[k].end - units[k].start >= 2;
+                        // Word lengths between gaps: keep the gaps only if no word is a single letter.
+                        let mut len = 1;
+                        let mut ok = true;
+                        for k in (i + 1..j).step_by(2) {
+                            if gap(k) {
+                                ok &= len >= 2;
+                                len = 0;
+                            }
+                            len += 1;
+                        }
+                        ok &= len >= 2;
+                        out.push(units[i]);
+                        for k in (i + 1..j).step_by(2) {
+                            if ok && gap(k) {
+                                out.push(units[k]);
+                            }
+                            out.push(units[k + 1]);
                         }
                         i = j + 1;
                         continue;
@@ -450,22 +476,23 @@ fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
     }
 }
 
-/// Maps look-alikes and leetspeak inside each space-separated word.
-fn deobfuscate_words(units: &mut [Unit]) {
+/// Applies `f` to each space-separated word.
+fn for_each_word(units: &mut [Unit], mut f: impl FnMut(&mut [Unit])) {
     let mut start = 0;
     while start < units.len() {
         let end = units[start..]
             .iter()
             .position(|u| u.c == ' ')
             .map_or(units.len(), |p| start + p);
-        deobfuscate_word(&mut units[start..end]);
+        f(&mut units[start..end]);
         start = end + 1;
     }
 }
 
-fn deobfuscate_word(word: &mut [Unit]) {
-    let has_latin = word.iter().any(|u| u.c.is_ascii_alphabetic());
-    if !has_latin {
+/// Maps Cyrillic/Greek look-alikes to Latin in a word that also holds Latin letters (a
+/// mixed-script word is a disguise; a wholly Cyrillic word is Russian).
+fn map_confusables(word: &mut [Unit]) {
+    if !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
         return;
     }
     for u in word.iter_mut() {
@@ -473,6 +500,13 @@ fn deobfuscate_word(word: &mut [Unit]) {
             u.c = u.alt as char;
             u.alt = 0;
         }
+    }
+}
+
+/// Maps leetspeak (`p@ssp0rt`, `fr3sh`) inside a word.
+fn undo_leet(word: &mut [Unit]) {
+    if !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
+        return;
     }
     // Leetspeak: runs of up to three leet characters with a Latin letter on both sides.
     fn email_like(rest: &[Unit]) -> bool {
@@ -500,6 +534,14 @@ fn deobfuscate_word(word: &mut [Unit]) {
         } else {
             i += 1;
         }
+    }
+    // A lone `0` for `o` at either end of a word: `n0`, `eur0`, `0nly`.
+    let n = word.len();
+    if n >= 2 && word[n - 1].c == '0' && word[n - 2].c.is_ascii_alphabetic() {
+        word[n - 1].c = 'o';
+    }
+    if n >= 3 && word[0].c == '0' && word[1].c.is_ascii_alphabetic() && word[2].c.is_ascii_alphabetic() {
+        word[0].c = 'o';
     }
 }
 
@@ -537,6 +579,9 @@ mod tests {
         assert_eq!(text("Keep your p@ssp0rt"), "keep your passport");
         assert_eq!(text("w h a t s a p p me"), "whatsapp me");
         assert_eq!(text("J.O.B.S abroad"), "jobs abroad");
+        assert_eq!(text("n e w  i n  t o w n, G.F.E."), "new in town, gfe.");
+        assert_eq!(text("a  b  c  d"), "abcd");
+        assert_eq!(text("n0 exp3rience, 5000 eur0"), "no experience, 5000 euro");
         assert_eq!(text("w0rk abr0ad, fr3sh"), "work abroad, fresh");
         assert_eq!(text("ｗｈａｔｓａｐｐ"), "whatsapp");
         assert_eq!(text("pа\u{200B}ssport"), "passport"); // Cyrillic а

@@ -45,6 +45,11 @@ pub struct IndicatorDef {
     pub detector: Option<Detector>,
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Patterns matched against the folded view instead (digits, symbols and spacing kept):
+    /// for obfuscation that de-obfuscation would erase, such as a handle spelled out letter by
+    /// letter.
+    #[serde(default)]
+    pub folded_patterns: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
 }
@@ -92,7 +97,7 @@ impl Catalogue {
             if crate::amp::Column::parse(&d.amp).is_none() {
                 return Err(Error::Catalogue(format!("{}: unknown amp {:?}", d.id, d.amp)));
             }
-            if d.patterns.is_empty() && d.detector.is_none() {
+            if d.patterns.is_empty() && d.folded_patterns.is_empty() && d.detector.is_none() {
                 return Err(Error::Catalogue(format!("{}: no patterns and no detector", d.id)));
             }
         }
@@ -140,9 +145,13 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
+    /// All `patterns`, over the text view.
     set: RegexSet,
     /// For each pattern of `set`: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
+    /// All `folded_patterns`, over the folded view.
+    folded_set: RegexSet,
+    folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
     wage: Option<usize>,
@@ -163,11 +172,17 @@ impl IndicatorEngine {
     pub fn new(catalogue: Catalogue) -> Result<Self> {
         let mut patterns = Vec::new();
         let mut sources = Vec::new();
+        let mut folded_patterns = Vec::new();
+        let mut folded_sources = Vec::new();
         let mut excludes = Vec::new();
         for (i, d) in catalogue.defs.iter().enumerate() {
             for p in &d.patterns {
                 patterns.push((i, compile(p, &d.id)?));
                 sources.push(p.as_str());
+            }
+            for p in &d.folded_patterns {
+                folded_patterns.push((i, compile(p, &d.id)?));
+                folded_sources.push(p.as_str());
             }
             let ex = d
                 .exclude
@@ -176,12 +191,16 @@ impl IndicatorEngine {
                 .collect::<Result<Vec<_>>>()?;
             excludes.push(ex);
         }
-        let set = RegexSetBuilder::new(&sources)
-            .unicode(false)
-            .size_limit(1 << 26)
-            .dfa_size_limit(1 << 24)
-            .build()
-            .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))?;
+        let build_set = |sources: &[&str]| {
+            RegexSetBuilder::new(sources)
+                .unicode(false)
+                .size_limit(1 << 26)
+                .dfa_size_limit(1 << 24)
+                .build()
+                .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))
+        };
+        let set = build_set(&sources)?;
+        let folded_set = build_set(&folded_sources)?;
         let requires = catalogue
             .defs
             .iter()
@@ -201,6 +220,8 @@ impl IndicatorEngine {
             catalogue,
             set,
             patterns,
+            folded_set,
+            folded_patterns,
             excludes,
             requires,
         })
@@ -215,17 +236,29 @@ impl IndicatorEngine {
     pub fn find(&self, original: &str, norm: &Normalized, entities: &[Entity]) -> Vec<Hit> {
         let n = self.catalogue.defs.len();
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
-        let text = norm.text().as_bytes();
-        for p in self.set.matches(text).iter() {
-            let (ind, re) = &self.patterns[p];
-            for m in re.find_iter(text) {
-                if evidence[*ind].len() >= MAX_EVIDENCE {
-                    break;
+        let views = [
+            (&self.set, &self.patterns, norm.text().as_bytes(), false),
+            (&self.folded_set, &self.folded_patterns, norm.folded().as_bytes(), true),
+        ];
+        for (set, patterns, text, folded) in views {
+            if patterns.is_empty() {
+                continue;
+            }
+            for p in set.matches(text).iter() {
+                let (ind, re) = &patterns[p];
+                for m in re.find_iter(text) {
+                    if evidence[*ind].len() >= MAX_EVIDENCE {
+                        break;
+                    }
+                    if self.excluded(*ind, text, m.range()) {
+                        continue;
+                    }
+                    evidence[*ind].push(if folded {
+                        norm.folded_to_original(m.range())
+                    } else {
+                        norm.text_to_original(m.range())
+                    });
                 }
-                if self.excluded(*ind, text, m.range()) {
-                    continue;
-                }
-                evidence[*ind].push(norm.text_to_original(m.range()));
             }
         }
         self.run_detectors(original, entities, &mut evidence);
