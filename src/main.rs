@@ -141,6 +141,10 @@ struct TrainArgs {
     /// Choose the threshold reaching this CV recall (default: best F1).
     #[arg(long)]
     target_recall: Option<f64>,
+    /// Share of positives where the model will be used (e.g. 0.048: EMSCAD's 4.8% fraud rate);
+    /// shifts the intercept and chooses thresholds for that prevalence.
+    #[arg(long)]
+    prevalence: Option<f64>,
     /// Indicators firing in fewer training ads keep their prior weight.
     #[arg(long, default_value_t = 10)]
     min_indicator_support: usize,
@@ -433,6 +437,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         },
         min_indicator_support: a.min_indicator_support,
         max_matrix_bytes: a.max_matrix_mib << 20,
+        prevalence: a.prevalence,
         ..TrainParams::default()
     };
     let name = a.name.clone().unwrap_or_else(|| {
@@ -479,6 +484,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
             "cv_recall": cv.recall,
             "cv_f1": cv.f1,
             "cv_brier": cv.brier,
+            "prevalence": cv.prevalence,
+            "cv_precision_at_prevalence": cv.precision_at_prevalence,
+            "cv_f1_at_prevalence": cv.f1_at_prevalence,
             "threshold": model.threshold,
             "high_threshold": model.high_threshold,
         })

@@ -96,13 +96,40 @@ impl Confusion {
         ratio(self.tp, self.tp + self.fn_)
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
+        f1(self.precision(), self.recall())
+    }
+    /// Precision if every negative counted `neg_weight` times: the precision expected at another
+    /// prevalence than the sample's (see [`negative_weight`]).
+    pub fn weighted_precision(&self, neg_weight: f64) -> f64 {
+        let tp = self.tp as f64;
+        let denom = tp + neg_weight * self.fp as f64;
+        if denom == 0.0 {
             0.0
         } else {
-            2.0 * p * r / (p + r)
+            tp / denom
         }
     }
+    /// F1 with negatives counted `neg_weight` times.
+    pub fn weighted_f1(&self, neg_weight: f64) -> f64 {
+        f1(self.weighted_precision(neg_weight), self.recall())
+    }
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+/// The weight that makes a sample with `positives` and `negatives` look like one with prevalence
+/// `prevalence`: each negative stands for this many.
+pub fn negative_weight(positives: usize, negatives: usize, prevalence: f64) -> f64 {
+    if positives == 0 || negatives == 0 || !(0.0..1.0).contains(&prevalence) || prevalence == 0.0 {
+        return 1.0;
+    }
+    ((1.0 - prevalence) / prevalence) * (positives as f64 / negatives as f64)
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -182,13 +209,24 @@ pub enum ThresholdRule {
 /// Chooses a threshold among the observed scores. Falls back to the best-F1 threshold when a
 /// precision or recall target cannot be met.
 pub fn choose_threshold(scores: &[f64], labels: &[bool], rule: ThresholdRule) -> f64 {
+    choose_threshold_weighted(scores, labels, rule, 1.0)
+}
+
+/// [`choose_threshold`] with each negative counted `neg_weight` times (precision and F1 as they
+/// would be at another prevalence).
+pub fn choose_threshold_weighted(
+    scores: &[f64],
+    labels: &[bool],
+    rule: ThresholdRule,
+    neg_weight: f64,
+) -> f64 {
     let mut cands: Vec<f64> = scores.to_vec();
     cands.sort_by(f64::total_cmp);
     cands.dedup();
     let best_f1 = || {
         cands
             .iter()
-            .map(|&t| (t, Confusion::at(scores, labels, t).f1()))
+            .map(|&t| (t, Confusion::at(scores, labels, t).weighted_f1(neg_weight)))
             .fold((0.5, -1.0), |acc, x| if x.1 > acc.1 { x } else { acc })
             .0
     };
@@ -197,7 +235,7 @@ pub fn choose_threshold(scores: &[f64], labels: &[bool], rule: ThresholdRule) ->
         ThresholdRule::Precision(p) => cands
             .iter()
             .copied()
-            .find(|&t| Confusion::at(scores, labels, t).precision() >= p)
+            .find(|&t| Confusion::at(scores, labels, t).weighted_precision(neg_weight) >= p)
             .unwrap_or_else(best_f1),
         ThresholdRule::Recall(r) => cands
             .iter()

@@ -53,6 +53,14 @@ pub struct CvMetrics {
     pub brier: f64,
     /// Per-fold ROC-AUC.
     pub fold_roc_auc: Vec<f64>,
+    /// The deployment prevalence the thresholds were chosen for (`--prevalence`), if any.
+    #[serde(default)]
+    pub prevalence: Option<f64>,
+    /// CV precision and F1 re-weighted to that prevalence.
+    #[serde(default)]
+    pub precision_at_prevalence: Option<f64>,
+    #[serde(default)]
+    pub f1_at_prevalence: Option<f64>,
 }
 
 /// One training data file.

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::ad::WeightSource;
 use crate::error::{Error, Result};
 use crate::features::{fit_text_features, MetaFeatures, TextVectorizer};
-use crate::metrics::{self, choose_threshold, Confusion, ThresholdRule};
+use crate::metrics::{self, Confusion, ThresholdRule};
 use crate::model::{CvMetrics, IndicatorWeight, ModelBody, TrainingInfo, FEATURE_VERSION};
 use crate::normalize::Normalized;
 use crate::screener::{sigmoid, Analyzer};
@@ -45,6 +45,11 @@ pub struct TrainParams {
     pub max_iterations: u64,
     /// Bound on one dense training matrix; `max_features` is lowered to respect it.
     pub max_matrix_bytes: usize,
+    /// The share of positives where the model will be used, when it differs from the training
+    /// sample's. Balanced fitting calibrates scores to a 50% prior; with a prevalence the
+    /// intercept is shifted by its log-odds (prior-shift correction) and thresholds are chosen
+    /// for precision and F1 at that prevalence.
+    pub prevalence: Option<f64>,
 }
 
 impl Default for TrainParams {
@@ -56,6 +61,7 @@ impl Default for TrainParams {
             vocab_size: 8000,
             alphas: vec![0.001, 0.01, 0.1, 1.0],
             max_matrix_bytes: 1 << 30,
+            prevalence: None,
             threshold_rule: ThresholdRule::BestF1,
             high_precision: 0.97,
             min_indicator_support: 10,
@@ -83,6 +89,11 @@ impl TrainParams {
                 "need at least {} examples of each class for {}-fold cross-validation; got {positives} positive, {negatives} negative",
                 self.folds, self.folds
             ));
+        }
+        if let Some(p) = self.prevalence {
+            if !(p > 0.0 && p < 1.0) {
+                return bad(format!("prevalence must be within (0, 1), got {p}"));
+            }
         }
         match self.threshold_rule {
             ThresholdRule::Precision(p) | ThresholdRule::Recall(p) if !(0.0..=1.0).contains(&p) => {
@@ -221,6 +232,11 @@ fn fit_linear(
     })
 }
 
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
+}
+
 /// Fits a model on `examples`. `progress` receives one line per step.
 pub fn fit(
     params: &TrainParams,
@@ -350,12 +366,23 @@ pub fn fit(
         .max_by(|&x, &y| mean(&fold_auc[x]).total_cmp(&mean(&fold_auc[y])).then(y.cmp(&x)))
         .unwrap_or(0);
     let alpha = params.alphas[best];
-    let scores = &oof[best];
-    let threshold = choose_threshold(scores, &labels, params.threshold_rule);
-    let high_threshold = choose_threshold(
+    // Prior shift: balanced fits are calibrated to a 50% prior.
+    let shift = params.prevalence.map_or(0.0, |p| (p / (1.0 - p)).ln());
+    let scores: Vec<f64> = oof[best]
+        .iter()
+        .map(|&s| sigmoid(logit(s) + shift))
+        .collect();
+    let scores = &scores;
+    let neg_weight = params.prevalence.map_or(1.0, |p| {
+        metrics::negative_weight(positives, labels.len() - positives, p)
+    });
+    let threshold =
+        metrics::choose_threshold_weighted(scores, &labels, params.threshold_rule, neg_weight);
+    let high_threshold = metrics::choose_threshold_weighted(
         scores,
         &labels,
         ThresholdRule::Precision(params.high_precision),
+        neg_weight,
     )
     .max(threshold);
     let c = Confusion::at(scores, &labels, threshold);
@@ -368,6 +395,9 @@ pub fn fit(
         f1: c.f1(),
         brier: metrics::brier(scores, &labels),
         fold_roc_auc: fold_auc[best].clone(),
+        prevalence: params.prevalence,
+        precision_at_prevalence: params.prevalence.map(|_| c.weighted_precision(neg_weight)),
+        f1_at_prevalence: params.prevalence.map(|_| c.weighted_f1(neg_weight)),
     };
     progress(&format!(
         "alpha {alpha}: CV ROC-AUC {:.4}, PR-AUC {:.4}, F1 {:.4} at threshold {threshold:.4}",
@@ -423,7 +453,7 @@ pub fn fit(
         indicators,
         meta: meta_spec,
         meta_weights: model.w[n_text + learned.len()..].to_vec(),
-        intercept: model.b,
+        intercept: model.b + shift,
         threshold,
         high_threshold,
         training: info,

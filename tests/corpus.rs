@@ -1,5 +1,11 @@
-//! The indicator corpus (`tests/data/indicators.toml`) run through the indicator engine: one
-//! runner, per-indicator precision and recall printed, floors enforced.
+//! The indicator corpora run through the indicator engine: one runner, per-indicator precision
+//! and recall printed, floors enforced.
+//!
+//! - `indicators.toml` and `indicators-2.toml`: written blind from the indicator definitions,
+//!   then used to revise the patterns (the development corpus). Each was first run blind:
+//!   `indicators.toml` at precision 0.983 / recall 0.811, `indicators-2.toml` at 0.961 / 0.678.
+//! - `indicators-holdout2.toml`: written blind later and never used to tune anything; its
+//!   figures are the honest ones (see README).
 //!
 //! Floors, and why: the corpus was written from the indicator definitions by someone who never
 //! saw the patterns, so it measures the engine rather than echoing it. Recall below 0.80 on any
@@ -65,10 +71,23 @@ fn ratio(a: usize, b: usize) -> f64 {
     }
 }
 
-#[test]
-fn indicator_corpus() {
-    let text = std::fs::read_to_string("tests/data/indicators.toml").expect("corpus file");
-    let corpus: Corpus = toml::from_str(&text).expect("corpus parses");
+/// Per-indicator and overall figures of one corpus run.
+struct Report {
+    below: Vec<String>,
+    precision: f64,
+    recall: f64,
+    spans: f64,
+    cases: usize,
+}
+
+/// Runs corpus files as one corpus, prints the table and returns the figures.
+fn run(paths: &[&str]) -> Report {
+    let mut corpus = Corpus { case: Vec::new() };
+    for path in paths {
+        let text = std::fs::read_to_string(path).expect("corpus file");
+        let part: Corpus = toml::from_str(&text).expect("corpus parses");
+        corpus.case.extend(part.case);
+    }
     let analyzer = Analyzer::new(Catalogue::builtin().expect("catalogue")).expect("engine");
     let defs = analyzer.catalogue().indicators();
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
@@ -155,8 +174,45 @@ fn indicator_corpus() {
     for f in &failures {
         println!("  {f}");
     }
-    assert!(corpus.case.len() >= 150, "the corpus must hold at least 150 cases");
-    assert!(below.is_empty(), "indicators below the floors: {below:#?}");
-    assert!(p >= OVERALL_PRECISION && r >= OVERALL_RECALL, "overall precision {p:.3}, recall {r:.3}");
-    assert!(spans >= SPAN_PASS_RATE, "evidence/phone checks {spans:.3}");
+    Report {
+        below,
+        precision: p,
+        recall: r,
+        spans,
+        cases: corpus.case.len(),
+    }
+}
+
+/// The main corpus: patterns are revised against it, so it must pass every floor.
+#[test]
+fn indicator_corpus() {
+    let r = run(&["tests/data/indicators.toml", "tests/data/indicators-2.toml"]);
+    assert!(r.cases >= 150, "the corpus must hold at least 150 cases");
+    assert!(r.below.is_empty(), "indicators below the floors: {:#?}", r.below);
+    assert!(
+        r.precision >= OVERALL_PRECISION && r.recall >= OVERALL_RECALL,
+        "overall precision {:.3}, recall {:.3}",
+        r.precision,
+        r.recall
+    );
+    assert!(r.spans >= SPAN_PASS_RATE, "evidence/phone checks {:.3}", r.spans);
+}
+
+/// Held-out floors, set before the held-out corpus was first run: lower than the main corpus's
+/// because nothing was tuned on it; they catch regressions, the printed table is the honest
+/// measure.
+const HOLDOUT_PRECISION: f64 = 0.90;
+const HOLDOUT_RECALL: f64 = 0.75;
+
+/// The held-out corpus, written blind to the patterns and never used to tune them.
+#[test]
+fn indicator_holdout() {
+    let r = run(&["tests/data/indicators-holdout2.toml"]);
+    assert!(r.cases >= 100);
+    assert!(
+        r.precision >= HOLDOUT_PRECISION && r.recall >= HOLDOUT_RECALL,
+        "held-out precision {:.3}, recall {:.3}",
+        r.precision,
+        r.recall
+    );
 }

@@ -58,9 +58,55 @@ pub struct IndicatorDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Detector {
+    /// Money amounts judged by period, currency, pitch and experience.
     Wage,
+    /// Phone numbers written to dodge filters.
     ObscuredPhone,
+    /// A stated age under 18.
     MinorAge,
+    /// A working day of 12 hours or more, read from a time range (`6am to 9pm`).
+    LongDay,
+    /// A job ad that names no organisation: no legal suffix (Ltd, LLC…), no street address, no
+    /// employer web domain, no named institution (`Riverside Community Hospital`).
+    AnonymousEmployer,
+}
+
+/// Fixed patterns of the built-in detectors.
+#[derive(Debug, Clone)]
+struct DetectorPatterns {
+    time_range: Regex,
+    job_context: Regex,
+    org_folded: Regex,
+    org_original: Regex,
+}
+
+impl DetectorPatterns {
+    fn new() -> Result<Self> {
+        Ok(DetectorPatterns {
+            time_range: compile(
+                r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))? ?(am|pm|a\.m\.|p\.m\.) ?(?:-|–|to|till|until) ?(1[0-2]|0?[1-9])(?::([0-5]\d))? ?(am|pm|a\.m\.|p\.m\.)",
+                "long_day",
+            )?,
+            job_context: compile(
+                r"\b(?:hiring|wanted|needed|vacanc(?:y|ies)|jobs?|recruit(?:ing|ment)?|salary|wages?|workers|staff|employment|apply|positions?|work|contract|experience)\b",
+                "anonymous_employer",
+            )?,
+            org_folded: compile(
+                r"(?x)\b(?:ltd|llc|l\.l\.c|inc|plc|gmbh|pty|corp|pvt|limited|llp|s\.a|b\.v|sdn\ bhd|co\.)\b
+                  |\b\d{1,5}\ [a-z]+(?:\ [a-z]+)?\ (?:st|street|rd|road|ave|avenue|blvd|boulevard|lane|ln|drive|dr|way|highway|hwy|place|pl|square|sq|parkway|pkwy|court|ct)\b
+                  |@(?:[a-z0-9\-]+\.)+[a-z]{2,}
+                  |\b(?:https?://|www\.)?[a-z0-9\-]{3,}\.(?:com|org|net|co\.uk|example|gov|edu|ac\.uk|nhs\.uk|ca|com\.au|de|ie|in|co\.za|ph|sg|ae)(?:/|\b)
+                  |\b(?:license|licence|registration|reg\.?)\ (?:no\.?|number|\#)\ ?[a-z0-9\-]{4,}",
+                "anonymous_employer",
+            )?,
+            org_original: RegexBuilder::new(
+                r"(?m)^[^\n]{3,80} (?:-|–|—|\||@|at) (?:The )?[A-Z][A-Za-z&'\-]+(?: [A-Z][A-Za-z&'\-]+)*(?:,|$)|\b[A-Z][A-Za-z&'\-]+(?: (?:[A-Z][A-Za-z&'\-]+|of|and|&))* (?:Inn|Pub|Freight|Steel|Hospital|School|University|College|Council|Clinic|Hotel|Restaurant|Bank|Farms?|Resort|Group|Foundation|Trust|Centre|Center|Academy|Services|Solutions|Systems|Technologies|Industries|Construction|Logistics|Agency|Grocers|Daycare|Store|Stores|Company|Corporation|Partners|Associates|Institute|Authority|Ministry|Department|Museum|Library|Church|Society|Association|Cooperative|Co-op|Bakery|Cafe|Café|Pharmacy|Dental|Medical|Health|Healthcare|Care|Studios?|Labs?|Motors|Airlines?|Airways|Shipping|Mining|Energy|Foods?|Brewery|Winery|Market|Supermarket|Mall|Salon|Spa|Gym|Fitness)\b",
+            )
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -157,7 +203,11 @@ pub struct IndicatorEngine {
     wage: Option<usize>,
     obscured_phone: Option<usize>,
     minor_age: Option<usize>,
+    long_day: Option<usize>,
+    anonymous_employer: Option<usize>,
     no_experience: Option<usize>,
+    escort: Option<usize>,
+    detectors: DetectorPatterns,
 }
 
 fn compile(pattern: &str, id: &str) -> Result<Regex> {
@@ -216,7 +266,11 @@ impl IndicatorEngine {
             wage: with_detector(Detector::Wage),
             obscured_phone: with_detector(Detector::ObscuredPhone),
             minor_age: with_detector(Detector::MinorAge),
+            long_day: with_detector(Detector::LongDay),
+            anonymous_employer: with_detector(Detector::AnonymousEmployer),
             no_experience: catalogue.index_of("no_experience_needed"),
+            escort: catalogue.index_of("escort_ad"),
+            detectors: DetectorPatterns::new()?,
             catalogue,
             set,
             patterns,
@@ -261,7 +315,7 @@ impl IndicatorEngine {
                 }
             }
         }
-        self.run_detectors(original, entities, &mut evidence);
+        self.run_detectors(original, norm, entities, &mut evidence);
         // Context: an indicator that requires another counts only when that one fired too.
         // `requires` chains are one level deep in practice; loop until nothing changes.
         loop {
@@ -307,10 +361,60 @@ impl IndicatorEngine {
     fn run_detectors(
         &self,
         original: &str,
+        norm: &Normalized,
         entities: &[Entity],
         evidence: &mut [Vec<Range<usize>>],
     ) {
         let no_experience = self.no_experience.is_some_and(|i| !evidence[i].is_empty());
+        if let Some(i) = self.long_day {
+            let text = norm.text().as_bytes();
+            for c in self.detectors.time_range.captures_iter(text) {
+                if evidence[i].len() >= MAX_EVIDENCE {
+                    break;
+                }
+                if let (Some(whole), Some(hours)) = (c.get(0), span_hours(&c)) {
+                    // Opening hours ("open 6am to 11pm") are not a working day.
+                    let before = &text[whole.start().saturating_sub(24)..whole.start()];
+                    let opening = before.windows(4).any(|w| w == b"open");
+                    if hours >= LONG_DAY_HOURS && !opening {
+                        evidence[i].push(norm.text_to_original(whole.range()));
+                    }
+                }
+            }
+        }
+        if let Some(i) = self.anonymous_employer {
+            let escort = self.escort.is_some_and(|e| !evidence[e].is_empty());
+            let folded = norm.folded().as_bytes();
+            // Too short to judge what is missing: a one-line ad fragment.
+            let anonymous = !escort
+                && evidence[i].is_empty()
+                && original.len() >= ANONYMOUS_MIN_BYTES
+                && self.detectors.job_context.is_match(norm.text().as_bytes())
+                && !self.detectors.org_folded.is_match(folded)
+                && !self.detectors.org_original.is_match(original.as_bytes());
+            if anonymous {
+                // The evidence of an absence: how the ad can be reached instead (its contact
+                // details), else its first line.
+                let contacts: Vec<Range<usize>> = entities
+                    .iter()
+                    .filter(|e| matches!(e.kind, EntityKind::Phone | EntityKind::Handle | EntityKind::Email))
+                    .map(|e| e.start..e.end)
+                    .take(MAX_EVIDENCE)
+                    .collect();
+                if contacts.is_empty() {
+                    let first_line = original.find('\n').unwrap_or(original.len()).min(120);
+                    let mut end = first_line;
+                    while !original.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    if end > 0 {
+                        evidence[i].push(0..end);
+                    }
+                } else {
+                    evidence[i].extend(contacts);
+                }
+            }
+        }
         for e in entities {
             let target = match e.kind {
                 EntityKind::Money if is_lure_wage(original, e, no_experience) => self.wage,
@@ -325,6 +429,27 @@ impl IndicatorEngine {
             }
         }
     }
+}
+
+/// Shorter ads are not judged by the anonymous-employer detector: a one-line fragment has no
+/// room for an employer's name, and its absence says nothing.
+const ANONYMOUS_MIN_BYTES: usize = 120;
+
+/// Hours in one stated working day that make it excessive (ILO-11: excessive overtime).
+const LONG_DAY_HOURS: f64 = 12.0;
+
+/// Length in hours of a captured time range (`6am to 9pm` → 15); ranges ending past midnight
+/// wrap.
+fn span_hours(c: &regex::bytes::Captures) -> Option<f64> {
+    let num = |i: usize| -> Option<f64> {
+        std::str::from_utf8(c.get(i)?.as_bytes()).ok()?.parse().ok()
+    };
+    let minutes = |i: usize| c.get(i).map_or(Some(0.0), |_| num(i));
+    let pm = |i: usize| c.get(i).is_some_and(|m| m.as_bytes().starts_with(b"p"));
+    let clock = |h: f64, m: f64, is_pm: bool| (h % 12.0 + if is_pm { 12.0 } else { 0.0 }) + m / 60.0;
+    let start = clock(num(1)?, minutes(2)?, pm(3));
+    let end = clock(num(4)?, minutes(5)?, pm(6));
+    Some(if end > start { end - start } else { end + 24.0 - start })
 }
 
 /// Pay per week (US dollars) above which an offer is a lure when it is pitched ("earn…", "up
