@@ -52,7 +52,7 @@ struct Common {
     #[arg(long, value_enum)]
     input_format: Option<InputFormat>,
     /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = at_least_one)]
     threads: Option<usize>,
     /// Longest input record (bytes) read into memory; longer ones become error records.
     #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES)]
@@ -83,7 +83,7 @@ struct ScanArgs {
     #[arg(long, value_delimiter = ',')]
     meta_fields: Vec<String>,
     /// Flag at or above this score instead of the model's threshold.
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     threshold: Option<f64>,
     /// Screen at most this many bytes of each ad; longer ads are marked `truncated`.
     #[arg(long, default_value_t = DEFAULT_MAX_AD_BYTES)]
@@ -136,10 +136,10 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.001, 0.01, 0.1, 1.0])]
     alphas: Vec<f64>,
     /// Choose the threshold reaching this CV precision (default: best F1).
-    #[arg(long, conflicts_with = "target_recall")]
+    #[arg(long, conflicts_with = "target_recall", value_parser = unit_interval)]
     target_precision: Option<f64>,
     /// Choose the threshold reaching this CV recall (default: best F1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     target_recall: Option<f64>,
     /// Share of positives where the model will be used (e.g. 0.048: EMSCAD's 4.8% fraud rate);
     /// shifts the intercept and chooses thresholds for that prevalence.
@@ -172,6 +172,25 @@ struct EvalArgs {
     common: Common,
 }
 
+/// Parses a number within [0, 1] (a usage error otherwise, exit status 2).
+fn unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be within [0, 1], got {s}"))
+    }
+}
+
+/// Parses a count of at least one.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -199,9 +218,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
         b = b.num_threads(n);
     }
     b.build().context("starting worker threads")
@@ -222,11 +238,6 @@ fn load_model(path: &Option<PathBuf>) -> Result<ModelBody> {
 }
 
 fn run_scan(a: ScanArgs) -> Result<()> {
-    if let Some(t) = a.threshold {
-        if !(0.0..=1.0).contains(&t) {
-            bail!("--threshold must be within [0, 1], got {t}");
-        }
-    }
     let mut screener = Screener::new(load_model(&a.model)?, catalogue(&a.common.indicators)?)?
         .with_max_ad_bytes(a.max_ad_bytes);
     if let Some(t) = a.threshold {
@@ -245,9 +256,6 @@ fn run_scan(a: ScanArgs) -> Result<()> {
         writer: VerdictWriter { format: a.format },
         threads: a.common.threads,
     };
-    if a.common.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
     let progress = Progress::default();
     let total: u64 = a
         .inputs
@@ -325,6 +333,13 @@ fn write_atomically<T>(path: &Path, f: impl FnOnce(&mut dyn Write) -> Result<T>)
     let mut w = io::BufWriter::with_capacity(1 << 16, tmp);
     let value = f(&mut w)?;
     let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    // Temporary files are created private (0600); the output is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode());
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))?;
+    }
     tmp.persist(path)
         .with_context(|| format!("renaming output to {}", path.display()))?;
     Ok(value)

@@ -118,9 +118,11 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut units = std::mem::take(&mut out.units);
     units.clear();
     fold(input, &mut units);
+    decode_entities(&mut units);
     // Look-alikes are undone in both views: a Cyrillic `а` in `snаp` or an e-mail address is
     // as much a disguise as in `pаssport`.
     for_each_word(&mut units, map_confusables);
+    units.retain(|u| u.c != REMOVED);
     out.folded.clear();
     out.folded_map.clear();
     for u in &units {
@@ -133,6 +135,7 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
         map_confusables(w);
         undo_leet(w);
     });
+    joined.retain(|u| u.c != REMOVED);
     out.text.clear();
     out.text_map.clear();
     for u in &joined {
@@ -258,14 +261,6 @@ fn fold(input: &str, units: &mut Vec<Unit>) {
                     }
                     f.ascii(b, src);
                 }
-                b'&' => {
-                    if let Some((c, end)) = html_entity(bytes, i) {
-                        f.char(c, (i as u32, end as u32));
-                        i = end;
-                        continue;
-                    }
-                    f.ascii(b, src);
-                }
                 _ => f.ascii(b, src),
             }
             i += 1;
@@ -306,31 +301,93 @@ fn html_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
     None
 }
 
-/// Decodes an HTML entity at `i` (`&amp;`, `&#39;`, `&#x27;`). A chain such as `&amp;lt;`
-/// (double-escaped) is decoded in one go, so a second pass finds nothing to decode.
-fn html_entity(bytes: &[u8], i: usize) -> Option<(char, usize)> {
-    let (mut c, mut end) = entity_body(bytes, i + 1)?;
-    while c == '&' {
-        match entity_body(bytes, end) {
-            Some((c2, e2)) => {
-                c = c2;
-                end = e2;
+/// Decodes HTML entities (`&amp;`, `&#39;`, `&#x27;`, `&AMP;`) in folded units, folding each
+/// decoded character like any other. Entities are decoded after folding, and again until none
+/// is left, so that nothing folding removes or rewrites (a zero-width space in `&am\u{200B}p;`,
+/// fullwidth letters, a double escape `&amp;lt;`) can leave a decodable entity behind for a
+/// second pass (idempotence).
+fn decode_entities(units: &mut Vec<Unit>) {
+    let mut changed = true;
+    while changed && units.iter().any(|u| u.c == '&') {
+        changed = false;
+        let mut out: Vec<Unit> = Vec::with_capacity(units.len());
+        let mut i = 0;
+        while i < units.len() {
+            if units[i].c == '&' {
+                if let Some((c, end)) = entity_at(units, i + 1) {
+                    let src = (units[i].start, units[end].end);
+                    if c == '&' {
+                        // A chain (`&amp;amp;lt;`): the decoded `&` may start the next entity;
+                        // look again from it, in this pass (linear, however deep the chain).
+                        units[end] = Unit { c: '&', alt: 0, start: src.0, end: src.1 };
+                        changed = true;
+                        i = end;
+                        continue;
+                    }
+                    let mut f = Folder {
+                        units: &mut out,
+                        pending_space: None,
+                    };
+                    f.char(c, src);
+                    if let Some(sp) = f.pending_space {
+                        out.push(Unit { c: ' ', alt: 0, start: sp.0, end: sp.1 });
+                    }
+                    changed = true;
+                    i = end + 1;
+                    continue;
+                }
             }
-            None => break,
+            out.push(units[i]);
+            i += 1;
         }
+        *units = out;
     }
-    Some((c, end))
+    collapse_spaces(units);
 }
 
-/// Parses `name;`, `#123;` or `#x1F;` at `i` (just after a `&`).
-fn entity_body(bytes: &[u8], i: usize) -> Option<(char, usize)> {
-    let semi = bytes
-        .iter()
-        .skip(i)
-        .take(12)
-        .position(|&b| b == b';')
-        .map(|p| i + p)?;
-    let body = std::str::from_utf8(&bytes[i..semi]).ok()?;
+/// Merges runs of spaces into one and drops leading and trailing spaces.
+fn collapse_spaces(units: &mut Vec<Unit>) {
+    let mut out: Vec<Unit> = Vec::with_capacity(units.len());
+    for u in units.drain(..) {
+        if u.c == ' ' {
+            match out.last_mut() {
+                None => continue,
+                Some(last) if last.c == ' ' => {
+                    last.end = last.end.max(u.end);
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(u);
+    }
+    if out.last().is_some_and(|u| u.c == ' ') {
+        out.pop();
+    }
+    *units = out;
+}
+
+/// Parses an entity body (`amp;`, `#123;`, `#x1F;`) starting at unit `i`: the decoded character
+/// and the index of the closing `;`.
+fn entity_at(units: &[Unit], i: usize) -> Option<(char, usize)> {
+    let mut body = String::new();
+    let mut semi = None;
+    for (k, u) in units.iter().enumerate().skip(i).take(12) {
+        if u.c == ';' {
+            semi = Some(k);
+            break;
+        }
+        if !(u.c.is_ascii_alphanumeric() || u.c == '#') {
+            return None;
+        }
+        body.push(u.c.to_ascii_lowercase());
+    }
+    let semi = semi?;
+    Some((entity_char(&body)?, semi))
+}
+
+/// The character of an entity body (lower case, without `&` and `;`).
+fn entity_char(body: &str) -> Option<char> {
     let c = if let Some(num) = body.strip_prefix('#') {
         let v = match num.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
@@ -362,50 +419,89 @@ fn entity_body(bytes: &[u8], i: usize) -> Option<(char, usize)> {
             _ => return None,
         }
     };
-    Some((c, semi + 1))
+    Some(c)
 }
 
-/// The Latin letter a Cyrillic or Greek letter is drawn like (as written, before lower-casing:
-/// Cyrillic `Н` looks like `H` but `н` does not), or 0.
+/// The Latin letter a Cyrillic or Greek letter is drawn like, or 0. Capitals are judged as
+/// drawn (`Н` looks like `H`, `Η` like `H`); any other letter by its lower-case form. So a
+/// letter without a look-alike never has a lower case that has one, which keeps
+/// normalisation idempotent (the second pass sees only lower case).
 fn confusable(c: char) -> u8 {
-    match c {
-        // Cyrillic
-        'а' | 'А' => b'a',
-        'В' | 'в' | 'Ь' | 'ь' => b'b',
-        'с' | 'С' => b'c',
-        'ԁ' => b'd',
-        'е' | 'Е' | 'ё' | 'Ё' => b'e',
-        'Н' | 'һ' | 'Һ' => b'h',
-        'і' | 'І' | 'ї' | 'Ї' | 'ӏ' | 'Ӏ' => b'i',
-        'ј' | 'Ј' => b'j',
-        'к' | 'К' => b'k',
-        'М' | 'м' => b'm',
-        'п' => b'n',
-        'о' | 'О' => b'o',
-        'р' | 'Р' => b'p',
-        'ԛ' | 'Ԛ' => b'q',
-        'ѕ' | 'Ѕ' => b's',
-        'Т' | 'т' => b't',
-        'у' | 'У' => b'y',
-        'х' | 'Х' => b'x',
-        'ԝ' | 'Ԝ' => b'w',
-        // Greek
-        'α' | 'Α' => b'a',
-        'β' | 'Β' => b'b',
-        'ε' | 'Ε' => b'e',
+    let upper = match c {
+        'А' => b'a',
+        'В' => b'b',
+        'Е' | 'Ё' => b'e',
+        'Н' | 'Һ' => b'h',
+        'І' | 'Ї' | 'Ӏ' => b'i',
+        'Ј' => b'j',
+        'К' => b'k',
+        'М' => b'm',
+        'О' => b'o',
+        'Р' => b'p',
+        'С' => b'c',
+        'Т' => b't',
+        'У' => b'y',
+        'Х' => b'x',
+        'Ѕ' => b's',
+        'Ԛ' => b'q',
+        'Ԝ' => b'w',
+        'Α' => b'a',
+        'Β' => b'b',
+        'Ε' => b'e',
         'Ζ' => b'z',
         'Η' => b'h',
-        'η' => b'n',
-        'ι' | 'Ι' => b'i',
-        'κ' | 'Κ' => b'k',
+        'Ι' => b'i',
+        'Κ' => b'k',
         'Μ' => b'm',
         'Ν' => b'n',
+        'Ο' => b'o',
+        'Ρ' => b'p',
+        'Τ' => b't',
+        'Υ' => b'y',
+        'Χ' => b'x',
+        _ => 0,
+    };
+    if upper != 0 {
+        return upper;
+    }
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    match lower {
+        // Cyrillic
+        'а' => b'a',
+        'в' | 'ь' => b'b',
+        'с' => b'c',
+        'ԁ' => b'd',
+        'е' | 'ё' => b'e',
+        'н' | 'һ' => b'h',
+        'і' | 'ї' => b'i',
+        'ј' => b'j',
+        'к' => b'k',
+        'ӏ' => b'l',
+        'м' => b'm',
+        'п' => b'n',
+        'о' => b'o',
+        'р' => b'p',
+        'ԛ' => b'q',
+        'ѕ' => b's',
+        'т' => b't',
+        'у' => b'y',
+        'х' => b'x',
+        'ԝ' => b'w',
+        // Greek
+        'α' => b'a',
+        'β' => b'b',
+        'γ' => b'y',
+        'ε' => b'e',
+        'ζ' => b'z',
+        'η' => b'n',
+        'ι' => b'i',
+        'κ' => b'k',
         'ν' => b'v',
-        'ο' | 'Ο' => b'o',
-        'ρ' | 'Ρ' => b'p',
-        'τ' | 'Τ' => b't',
-        'υ' | 'Υ' | 'γ' => b'y',
-        'χ' | 'Χ' => b'x',
+        'ο' => b'o',
+        'ρ' => b'p',
+        'τ' => b't',
+        'υ' => b'u',
+        'χ' => b'x',
         'ω' => b'w',
         // Latin letters outside ASCII that NFKD leaves alone
         'ı' => b'i',
@@ -489,16 +585,26 @@ fn for_each_word(units: &mut [Unit], mut f: impl FnMut(&mut [Unit])) {
     }
 }
 
+/// Marks a unit for removal. NUL never survives folding, so it cannot clash with input.
+const REMOVED: char = '\0';
+
 /// Maps Cyrillic/Greek look-alikes to Latin in a word that also holds Latin letters (a
-/// mixed-script word is a disguise; a wholly Cyrillic word is Russian).
+/// mixed-script word is a disguise; a wholly Cyrillic word is Russian). Combining marks on a
+/// mapped letter go too, as they do on Latin letters (`м́` → `m`).
 fn map_confusables(word: &mut [Unit]) {
     if !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
         return;
     }
+    let mut after_mapped = false;
     for u in word.iter_mut() {
         if u.alt != 0 {
             u.c = u.alt as char;
             u.alt = 0;
+            after_mapped = true;
+        } else if after_mapped && is_combining_mark(u.c) {
+            u.c = REMOVED;
+        } else {
+            after_mapped = false;
         }
     }
 }

@@ -13,9 +13,13 @@ use std::str::FromStr;
 
 use regex::Regex;
 use rustc_hash::FxHashMap;
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainerBuilder};
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::pre_tokenizers::whitespace::Whitespace;
-use tokenizers::{AddedToken, Model, Tokenizer, TokenizerImpl};
+use tokenizers::{
+    AddedToken, Model, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer, Tokenizer,
+    TokenizerImpl,
+};
 
 use crate::error::{Error, Result};
 
@@ -29,34 +33,55 @@ const WORD_PATTERN: &str = r"\w+|[^\w\s]+";
 
 /// Trains a WordPiece vocabulary of at most `vocab_size` tokens on normalised texts and returns
 /// the tokenizer serialised as JSON (the form stored in model files).
+///
+/// This is `tokenizers`' own WordPiece training (its BPE trainer with the `##` prefix, then
+/// `WordPiece::from_bpe`, as `WordPieceTrainer::train` does), fed deterministically: the
+/// stock `feed` counts words into a hash map with a random seed, and the trainer numbers
+/// sub-words in that map's order, so two runs on the same data pick different merges on ties.
+/// Here the words are counted in a map with fixed seeds, filled in sorted order, so a seed and a
+/// data set always give the same vocabulary (on a given build and CPU).
 pub fn train_tokenizer<'a>(
     texts: impl Iterator<Item = &'a str> + Send,
     vocab_size: usize,
 ) -> Result<String> {
-    let mut trainer = WordPieceTrainerBuilder::new()
+    let err = |e: tokenizers::Error| Error::Tokenizer(e.to_string());
+    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for text in texts {
+        let mut pre = PreTokenizedString::from(text);
+        Whitespace.pre_tokenize(&mut pre).map_err(err)?;
+        for (word, _, _) in pre.get_splits(OffsetReferential::Original, OffsetType::Byte) {
+            *counts.entry(word.to_string()).or_default() += 1;
+        }
+    }
+    let mut word_counts: ahash::AHashMap<compact_str::CompactString, u64> =
+        ahash::AHashMap::with_capacity_and_hasher(
+            counts.len(),
+            ahash::RandomState::with_seeds(0x6164, 0x7363, 0x7265, 0x656e),
+        );
+    for (w, c) in counts {
+        word_counts.insert(compact_str::CompactString::from(w), c);
+    }
+    let trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab_size)
         .min_frequency(2)
         .show_progress(false)
+        .continuing_subword_prefix(CONTINUATION.to_string())
         .special_tokens(vec![AddedToken::from(UNK, true)])
         .build();
-    let model = WordPiece::builder()
-        .unk_token(UNK.to_string())
-        .build()
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
-    let mut tk: TokenizerImpl<WordPiece, _, Whitespace, _, _> = TokenizerImpl::new(model);
-    tk.with_pre_tokenizer(Some(Whitespace));
-    type Impl = TokenizerImpl<
+    let mut bpe = BPE::default();
+    let special = trainer.do_train(&word_counts, &mut bpe).map_err(err)?;
+    let mut model = WordPiece::from_bpe(&bpe);
+    model.unk_token = UNK.to_string();
+    let mut tk: TokenizerImpl<
         WordPiece,
         tokenizers::NormalizerWrapper,
         Whitespace,
         tokenizers::PostProcessorWrapper,
         tokenizers::DecoderWrapper,
-    >;
-    let tk: &mut Impl = &mut tk;
-    tk.train(&mut trainer, texts)
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
-    tk.to_string(false)
-        .map_err(|e| Error::Tokenizer(e.to_string()))
+    > = TokenizerImpl::new(model);
+    tk.with_pre_tokenizer(Some(Whitespace));
+    tk.add_special_tokens(special).map_err(err)?;
+    tk.to_string(false).map_err(err)
 }
 
 /// The reference tokenizer, loaded from its JSON. Slow; used by tests and `adscreen` checks,

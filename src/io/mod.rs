@@ -38,6 +38,8 @@ pub enum RecordError {
     Ragged { found: usize, expected: usize },
     #[error("CSV: {0}")]
     Csv(String),
+    #[error("CSV: a quote opened in this record is never closed; the rest of the input was read as part of it and is not screened")]
+    UnclosedQuote,
     #[error("label field {0:?}: {1}")]
     Label(String, String),
 }
@@ -75,6 +77,10 @@ pub struct Parsed {
 trait Fields {
     /// `Ok(None)` when absent or null, `Err` when present but not a scalar.
     fn get(&self, name: &str) -> Result<Option<String>, RecordError>;
+    /// Like `get`, but only a string is text: `{"text": 5}` is an error, not the ad "5".
+    fn text(&self, name: &str) -> Result<Option<String>, RecordError> {
+        self.get(name)
+    }
 }
 
 impl Fields for serde_json::Map<String, Value> {
@@ -84,6 +90,13 @@ impl Fields for serde_json::Map<String, Value> {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(_) => Err(RecordError::NotString(name.to_string())),
+        }
+    }
+    fn text(&self, name: &str) -> Result<Option<String>, RecordError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(RecordError::NotString(name.to_string())),
         }
     }
@@ -126,7 +139,16 @@ impl RecordSpec {
                     Ok(v) => v,
                     Err(e) => {
                         let msg = if std::str::from_utf8(bytes).is_err() {
-                            return (None, Err(RecordError::Utf8));
+                            // Name the record if its id is readable despite the bad bytes.
+                            let lossy = String::from_utf8_lossy(bytes);
+                            let id = serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
+                                match v.get(&self.id_field)? {
+                                    Value::String(s) => Some(s.clone()),
+                                    Value::Number(n) => Some(n.to_string()),
+                                    _ => None,
+                                }
+                            });
+                            return (id, Err(RecordError::Utf8));
                         } else {
                             e.to_string()
                         };
@@ -168,7 +190,7 @@ impl RecordSpec {
             let mut text = String::new();
             let mut present = false;
             for name in &self.text_fields {
-                if let Some(v) = f.get(name)? {
+                if let Some(v) = f.text(name)? {
                     present = true;
                     if !v.is_empty() {
                         if !text.is_empty() {

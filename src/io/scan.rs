@@ -59,9 +59,13 @@ impl Summary {
 /// Why a scan stopped before the end.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{path}: {source}")]
-    Input { path: String, source: io::Error },
-    #[error("writing output: {0}")]
+    #[error("{path}")]
+    Input {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing output")]
     Output(#[source] io::Error),
     #[error("starting worker threads: {0}")]
     Threads(String),
