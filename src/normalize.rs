@@ -118,11 +118,17 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut units = std::mem::take(&mut out.units);
     units.clear();
     fold(input, &mut units);
-    decode_entities(&mut units);
-    // Look-alikes are undone in both views: a Cyrillic `а` in `snаp` or an e-mail address is
-    // as much a disguise as in `pаssport`.
-    for_each_word(&mut units, map_confusables);
-    units.retain(|u| u.c != REMOVED);
+    // Decoding and de-obfuscating can each make work for the other (`&#x432;` decodes to a
+    // look-alike; `&аmp;` becomes an entity once its Cyrillic `а` is mapped): repeat to a
+    // fixpoint, which idempotence needs. Each round shortens the text, so it ends.
+    loop {
+        decode_entities(&mut units);
+        for_each_word(&mut units, map_confusables);
+        units.retain(|u| u.c != REMOVED);
+        if !decode_entities(&mut units) {
+            break;
+        }
+    }
     out.folded.clear();
     out.folded_map.clear();
     for u in &units {
@@ -131,11 +137,16 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut joined = std::mem::take(&mut out.out);
     joined.clear();
     join_spaced(&units, &mut joined);
-    for_each_word(&mut joined, |w| {
-        map_confusables(w);
-        undo_leet(w);
-    });
-    joined.retain(|u| u.c != REMOVED);
+    loop {
+        for_each_word(&mut joined, |w| {
+            map_confusables(w);
+            undo_leet(w);
+        });
+        joined.retain(|u| u.c != REMOVED);
+        if !decode_entities(&mut joined) {
+            break;
+        }
+    }
     out.text.clear();
     out.text_map.clear();
     for u in &joined {
@@ -306,7 +317,8 @@ fn html_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
 /// is left, so that nothing folding removes or rewrites (a zero-width space in `&am\u{200B}p;`,
 /// fullwidth letters, a double escape `&amp;lt;`) can leave a decodable entity behind for a
 /// second pass (idempotence).
-fn decode_entities(units: &mut Vec<Unit>) {
+fn decode_entities(units: &mut Vec<Unit>) -> bool {
+    let mut any = false;
     let mut changed = true;
     while changed && units.iter().any(|u| u.c == '&') {
         changed = false;
@@ -341,8 +353,12 @@ fn decode_entities(units: &mut Vec<Unit>) {
             i += 1;
         }
         *units = out;
+        any |= changed;
     }
-    collapse_spaces(units);
+    if any {
+        collapse_spaces(units);
+    }
+    any
 }
 
 /// Merges runs of spaces into one and drops leading and trailing spaces.

@@ -245,7 +245,7 @@ impl IndicatorEngine {
             RegexSetBuilder::new(sources)
                 .unicode(false)
                 .size_limit(1 << 26)
-                .dfa_size_limit(1 << 24)
+                .dfa_size_limit(1 << 28)
                 .build()
                 .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))
         };
