@@ -106,7 +106,11 @@ mod tests {
     fn complete_needs_all_three_unless_minor() {
         let cols = [col("action:transport"), col("means:debt")];
         assert!(!Amp::from_columns(&cols, false).complete);
-        let cols = [col("action:transport"), col("means:debt"), col("purpose:forced_labour")];
+        let cols = [
+            col("action:transport"),
+            col("means:debt"),
+            col("purpose:forced_labour"),
+        ];
         assert!(Amp::from_columns(&cols, false).complete);
         let cols = [col("purpose:sexual_exploitation")];
         assert!(Amp::from_columns(&cols, true).complete);

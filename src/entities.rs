@@ -106,7 +106,9 @@ impl EntityExtractor {
     pub fn new() -> Self {
         let platforms = "whatsapp|whats app|telegram|snapchat|snap|kik|wechat|viber|signal|instagram|insta|ig|skype|line|tg|wa";
         EntityExtractor {
-            email: build(r"[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63}){0,4}\.[a-z]{2,12}\b"),
+            email: build(
+                r"[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63}){0,4}\.[a-z]{2,12}\b",
+            ),
             url: build(
                 r"\b(?:https?://[^\s<>\x22']{1,300}|www\.[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}(?:/[^\s<>\x22']{0,300})?|[a-z0-9\-]{2,63}\.(?:com|net|org|info|biz|io|co|me|xyz|ru|uk|de|fr|nl|in|ae|qa|my|sg|ph|cn)\b(?:/[^\s<>\x22']{0,300})?)",
             ),
@@ -177,7 +179,9 @@ impl EntityExtractor {
             let mut e = mk(EntityKind::Handle, r, lossy(h.as_bytes()));
             let before = &folded[h.start().saturating_sub(40)..h.start()];
             e.platform = nearest_platform(before);
-            let dup = out.iter().any(|x| x.kind == EntityKind::Handle && x.value == e.value);
+            let dup = out
+                .iter()
+                .any(|x| x.kind == EntityKind::Handle && x.value == e.value);
             if !dup && !inside_email(e.start, e.end) {
                 out.push(e);
             }
@@ -381,7 +385,8 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
         if c.is_ascii_digit() {
             return Some((c, 1, false));
         }
-        let after_digit_letter = i > 0 && matches!(b[i - 1], b'o' | b'l' | b'i') && matches!(c, b'o' | b'l' | b'i');
+        let after_digit_letter =
+            i > 0 && matches!(b[i - 1], b'o' | b'l' | b'i') && matches!(c, b'o' | b'l' | b'i');
         if i > 0 && is_alpha(i - 1) && !(in_run && after_digit_letter) {
             // Inside a word: number words only start a word (`55five` is fine: `5` is no letter).
             return None;
@@ -397,14 +402,22 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
         // `O`, `l`, `I` standing for digits (`2O2`, `4l5`, `Ol88`): a run of at most three
         // of them, not followed by another letter, inside a number.
         if in_run && matches!(c, b'o' | b'l' | b'i') {
-            let run = b[i..].iter().take_while(|x| matches!(x, b'o' | b'l' | b'i')).count();
+            let run = b[i..]
+                .iter()
+                .take_while(|x| matches!(x, b'o' | b'l' | b'i'))
+                .count();
             if run <= 3 && !is_alpha(i + run) {
                 return Some((if c == b'o' { b'0' } else { b'1' }, 1, true));
             }
         }
         None
     };
-    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'*' | b'_' | b'|');
+    let is_sep = |c: u8| {
+        matches!(
+            c,
+            b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'*' | b'_' | b'|'
+        )
+    };
     let plain_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'+');
     let mut hits = Vec::new();
     let mut i = 0;
@@ -476,14 +489,20 @@ mod tests {
 
     #[test]
     fn plain_and_obscured_phones() {
-        assert_eq!(phones("call (415) 555-0123"), [("4155550123".into(), false)]);
+        assert_eq!(
+            phones("call (415) 555-0123"),
+            [("4155550123".into(), false)]
+        );
         assert_eq!(
             phones("four one five 555 O1 23"),
             [("4155550123".into(), true)]
         );
         assert_eq!(phones("2O2-55five-0199"), [("2025550199".into(), true)]);
         assert_eq!(phones("4.1.5.5.5.5.0.1.2.3"), [("4155550123".into(), true)]);
-        assert_eq!(phones("Call 4l5 555 Ol88 now"), [("4155550188".into(), true)]);
+        assert_eq!(
+            phones("Call 4l5 555 Ol88 now"),
+            [("4155550188".into(), true)]
+        );
         assert!(phones("born 2014-2016, 40 hours").is_empty());
     }
 

@@ -17,8 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use adscreen::indicators::Catalogue;
 use adscreen::io::scan::{scan, Progress, ScanError, ScanOptions};
 use adscreen::io::{
-    InputFormat, OutputFormat, RecordReader, RecordSpec, VerdictWriter,
-    DEFAULT_MAX_RECORD_BYTES,
+    InputFormat, OutputFormat, RecordReader, RecordSpec, VerdictWriter, DEFAULT_MAX_RECORD_BYTES,
 };
 use adscreen::metrics::{self, Confusion, ThresholdRule};
 use adscreen::model::{file_sha256, text_sha256, DataFile, ModelBody, TrainingInfo};
@@ -27,7 +26,11 @@ use adscreen::train::{fit, Example, ModelMeta, TrainParams};
 use adscreen::Screener;
 
 #[derive(Parser)]
-#[command(name = "adscreen", version, about = "Screen recruitment and escort ads for signs of human trafficking and deceptive recruitment")]
+#[command(
+    name = "adscreen",
+    version,
+    about = "Screen recruitment and escort ads for signs of human trafficking and deceptive recruitment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -572,8 +575,15 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         println!("{report}");
         return Ok(());
     }
-    let f = |k: &str| report[k].as_f64().map_or("n/a".into(), |v| format!("{v:.4}"));
-    println!("model      {}", report["model"].as_str().unwrap_or_default());
+    let f = |k: &str| {
+        report[k]
+            .as_f64()
+            .map_or("n/a".into(), |v| format!("{v:.4}"))
+    };
+    println!(
+        "model      {}",
+        report["model"].as_str().unwrap_or_default()
+    );
     println!(
         "rows       {} ({} positive, {} skipped)",
         report["rows"], report["positives"], skipped

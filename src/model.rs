@@ -219,8 +219,8 @@ impl ModelBody {
     /// Writes `DIR/model.json`, creating the directory.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let body_json =
-            serde_json::to_string(self).map_err(|e| Error::model(dir.display().to_string(), e.to_string()))?;
+        let body_json = serde_json::to_string(self)
+            .map_err(|e| Error::model(dir.display().to_string(), e.to_string()))?;
         let raw = serde_json::value::RawValue::from_string(body_json)
             .map_err(|e| Error::model(dir.display().to_string(), e.to_string()))?;
         let file = ModelFile {

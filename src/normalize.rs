@@ -331,7 +331,12 @@ fn decode_entities(units: &mut Vec<Unit>) -> bool {
                     if c == '&' {
                         // A chain (`&amp;amp;lt;`): the decoded `&` may start the next entity;
                         // look again from it, in this pass (linear, however deep the chain).
-                        units[end] = Unit { c: '&', alt: 0, start: src.0, end: src.1 };
+                        units[end] = Unit {
+                            c: '&',
+                            alt: 0,
+                            start: src.0,
+                            end: src.1,
+                        };
                         changed = true;
                         i = end;
                         continue;
@@ -342,7 +347,12 @@ fn decode_entities(units: &mut Vec<Unit>) -> bool {
                     };
                     f.char(c, src);
                     if let Some(sp) = f.pending_space {
-                        out.push(Unit { c: ' ', alt: 0, start: sp.0, end: sp.1 });
+                        out.push(Unit {
+                            c: ' ',
+                            alt: 0,
+                            start: sp.0,
+                            end: sp.1,
+                        });
                     }
                     changed = true;
                     i = end + 1;
@@ -662,7 +672,11 @@ fn undo_leet(word: &mut [Unit]) {
     if n >= 2 && word[n - 1].c == '0' && word[n - 2].c.is_ascii_alphabetic() {
         word[n - 1].c = 'o';
     }
-    if n >= 3 && word[0].c == '0' && word[1].c.is_ascii_alphabetic() && word[2].c.is_ascii_alphabetic() {
+    if n >= 3
+        && word[0].c == '0'
+        && word[1].c.is_ascii_alphabetic()
+        && word[2].c.is_ascii_alphabetic()
+    {
         word[0].c = 'o';
     }
 }

@@ -126,12 +126,10 @@ impl Screener {
             .collect();
         let tokens = WordPieceMatcher::from_tokenizer_json(&model.tokenizer_json())
             .map_err(|e| Error::model(&origin, e.to_string()))?;
-        if let Some(&[a, b]) = model
-            .text
-            .ngrams
-            .iter()
-            .find(|&&[a, b]| a as usize >= tokens.vocab_size() || (b != u32::MAX && b as usize >= tokens.vocab_size()))
-        {
+        if let Some(&[a, b]) = model.text.ngrams.iter().find(|&&[a, b]| {
+            a as usize >= tokens.vocab_size()
+                || (b != u32::MAX && b as usize >= tokens.vocab_size())
+        }) {
             return Err(Error::model(
                 origin,
                 format!("text feature [{a}, {b}] refers to a token outside the vocabulary"),

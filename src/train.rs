@@ -182,6 +182,8 @@ fn balanced(rows: &[usize], labels: &[bool], seed: u64) -> Vec<usize> {
 }
 
 type SparseRow = Vec<(u32, f32)>;
+/// One CV fit's result: alpha index, fold, and (row, held-out score) pairs.
+type FoldScores = (usize, usize, Vec<(usize, f64)>);
 
 /// Fitted weights: one per column, and the intercept.
 struct Linear {
@@ -262,7 +264,8 @@ pub fn fit(
         .collect();
 
     progress("training the WordPiece vocabulary (tokenizers)");
-    let tokenizer_json = train_tokenizer(analysed.iter().map(|(t, _)| t.as_str()), params.vocab_size)?;
+    let tokenizer_json =
+        train_tokenizer(analysed.iter().map(|(t, _)| t.as_str()), params.vocab_size)?;
     let matcher = WordPieceMatcher::from_tokenizer_json(&tokenizer_json)?;
     let docs: Vec<Vec<u32>> = analysed
         .par_iter()
@@ -338,7 +341,7 @@ pub fn fit(
         params.alphas.len(),
         params.folds
     ));
-    let results: Vec<Result<(usize, usize, Vec<(usize, f64)>)>> = jobs
+    let results: Vec<Result<FoldScores>> = jobs
         .par_iter()
         .map(|&(a, f)| {
             let train: Vec<usize> = (0..rows.len()).filter(|&r| fold_of[r] != f).collect();
@@ -363,7 +366,11 @@ pub fn fit(
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let best = (0..params.alphas.len())
-        .max_by(|&x, &y| mean(&fold_auc[x]).total_cmp(&mean(&fold_auc[y])).then(y.cmp(&x)))
+        .max_by(|&x, &y| {
+            mean(&fold_auc[x])
+                .total_cmp(&mean(&fold_auc[y]))
+                .then(y.cmp(&x))
+        })
         .unwrap_or(0);
     let alpha = params.alphas[best];
     // Prior shift: balanced fits are calibrated to a 50% prior.
@@ -439,8 +446,8 @@ pub fn fit(
         .collect();
     info.cv = cv;
     info.threshold_rule = Some(params.threshold_rule);
-    let tokenizer = serde_json::from_str(&tokenizer_json)
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let tokenizer =
+        serde_json::from_str(&tokenizer_json).map_err(|e| Error::Tokenizer(e.to_string()))?;
     Ok(ModelBody {
         name: meta.name,
         version: meta.version,

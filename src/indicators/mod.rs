@@ -135,22 +135,37 @@ impl Catalogue {
         let defs = file.indicator;
         for (i, d) in defs.iter().enumerate() {
             if defs[..i].iter().any(|e| e.id == d.id) {
-                return Err(Error::Catalogue(format!("duplicate indicator id {:?}", d.id)));
+                return Err(Error::Catalogue(format!(
+                    "duplicate indicator id {:?}",
+                    d.id
+                )));
             }
             if !d.prior_weight.is_finite() {
-                return Err(Error::Catalogue(format!("{}: prior_weight must be finite", d.id)));
+                return Err(Error::Catalogue(format!(
+                    "{}: prior_weight must be finite",
+                    d.id
+                )));
             }
             if crate::amp::Column::parse(&d.amp).is_none() {
-                return Err(Error::Catalogue(format!("{}: unknown amp {:?}", d.id, d.amp)));
+                return Err(Error::Catalogue(format!(
+                    "{}: unknown amp {:?}",
+                    d.id, d.amp
+                )));
             }
             if d.patterns.is_empty() && d.folded_patterns.is_empty() && d.detector.is_none() {
-                return Err(Error::Catalogue(format!("{}: no patterns and no detector", d.id)));
+                return Err(Error::Catalogue(format!(
+                    "{}: no patterns and no detector",
+                    d.id
+                )));
             }
         }
         for d in &defs {
             for r in &d.requires {
                 if !defs.iter().any(|e| &e.id == r) {
-                    return Err(Error::Catalogue(format!("{}: requires unknown id {r:?}", d.id)));
+                    return Err(Error::Catalogue(format!(
+                        "{}: requires unknown id {r:?}",
+                        d.id
+                    )));
                 }
             }
         }
@@ -292,7 +307,12 @@ impl IndicatorEngine {
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
         let views = [
             (&self.set, &self.patterns, norm.text().as_bytes(), false),
-            (&self.folded_set, &self.folded_patterns, norm.folded().as_bytes(), true),
+            (
+                &self.folded_set,
+                &self.folded_patterns,
+                norm.folded().as_bytes(),
+                true,
+            ),
         ];
         for (set, patterns, text, folded) in views {
             if patterns.is_empty() {
@@ -397,7 +417,12 @@ impl IndicatorEngine {
                 // details), else its first line.
                 let contacts: Vec<Range<usize>> = entities
                     .iter()
-                    .filter(|e| matches!(e.kind, EntityKind::Phone | EntityKind::Handle | EntityKind::Email))
+                    .filter(|e| {
+                        matches!(
+                            e.kind,
+                            EntityKind::Phone | EntityKind::Handle | EntityKind::Email
+                        )
+                    })
                     .map(|e| e.start..e.end)
                     .take(MAX_EVIDENCE)
                     .collect();
@@ -441,15 +466,19 @@ const LONG_DAY_HOURS: f64 = 12.0;
 /// Length in hours of a captured time range (`6am to 9pm` → 15); ranges ending past midnight
 /// wrap.
 fn span_hours(c: &regex::bytes::Captures) -> Option<f64> {
-    let num = |i: usize| -> Option<f64> {
-        std::str::from_utf8(c.get(i)?.as_bytes()).ok()?.parse().ok()
-    };
+    let num =
+        |i: usize| -> Option<f64> { std::str::from_utf8(c.get(i)?.as_bytes()).ok()?.parse().ok() };
     let minutes = |i: usize| c.get(i).map_or(Some(0.0), |_| num(i));
     let pm = |i: usize| c.get(i).is_some_and(|m| m.as_bytes().starts_with(b"p"));
-    let clock = |h: f64, m: f64, is_pm: bool| (h % 12.0 + if is_pm { 12.0 } else { 0.0 }) + m / 60.0;
+    let clock =
+        |h: f64, m: f64, is_pm: bool| (h % 12.0 + if is_pm { 12.0 } else { 0.0 }) + m / 60.0;
     let start = clock(num(1)?, minutes(2)?, pm(3));
     let end = clock(num(4)?, minutes(5)?, pm(6));
-    Some(if end > start { end - start } else { end + 24.0 - start })
+    Some(if end > start {
+        end - start
+    } else {
+        end + 24.0 - start
+    })
 }
 
 /// Pay per week (US dollars) above which an offer is a lure when it is pitched ("earn…", "up
@@ -470,9 +499,17 @@ fn is_lure_wage(original: &str, e: &Entity, no_experience: bool) -> bool {
         from -= 1;
     }
     let before = original[from..e.start].to_lowercase();
-    let pitched = ["earn", "make", "up to", "income", "guarantee", "paid", "salary of"]
-        .iter()
-        .any(|w| before.contains(w));
+    let pitched = [
+        "earn",
+        "make",
+        "up to",
+        "income",
+        "guarantee",
+        "paid",
+        "salary of",
+    ]
+    .iter()
+    .any(|w| before.contains(w));
     match m.usd_per_week() {
         Some(w) => {
             let short_period = matches!(m.period, Some("hour" | "day" | "week"));
@@ -512,7 +549,9 @@ mod tests {
 
     #[test]
     fn context_is_required() {
-        assert!(!ids("Youth football coach wanted for young team").contains(&"youth_language".into()));
+        assert!(
+            !ids("Youth football coach wanted for young team").contains(&"youth_language".into())
+        );
         assert!(ids("young fresh girl, incall only").contains(&"youth_language".into()));
     }
 
@@ -520,6 +559,8 @@ mod tests {
     fn wage_lures() {
         assert!(ids("Earn $2,000 weekly!").contains(&"wage_too_good".into()));
         assert!(ids("5000 euro a month, no experience").contains(&"wage_too_good".into()));
-        assert!(!ids("Salary $65,000 per year, 5 years experience").contains(&"wage_too_good".into()));
+        assert!(
+            !ids("Salary $65,000 per year, 5 years experience").contains(&"wage_too_good".into())
+        );
     }
 }

@@ -141,13 +141,14 @@ impl RecordSpec {
                         let msg = if std::str::from_utf8(bytes).is_err() {
                             // Name the record if its id is readable despite the bad bytes.
                             let lossy = String::from_utf8_lossy(bytes);
-                            let id = serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
-                                match v.get(&self.id_field)? {
-                                    Value::String(s) => Some(s.clone()),
-                                    Value::Number(n) => Some(n.to_string()),
-                                    _ => None,
-                                }
-                            });
+                            let id =
+                                serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
+                                    match v.get(&self.id_field)? {
+                                        Value::String(s) => Some(s.clone()),
+                                        Value::Number(n) => Some(n.to_string()),
+                                        _ => None,
+                                    }
+                                });
                             return (id, Err(RecordError::Utf8));
                         } else {
                             e.to_string()
@@ -158,7 +159,7 @@ impl RecordSpec {
                 let Value::Object(map) = value else {
                     return (None, Err(RecordError::NotObject(json_kind(&value))));
                 };
-                self.from_fields(&map, position)
+                self.fields_to_ad(&map, position)
             }
             RawBody::Csv(row) => {
                 let Some(header) = header else {
@@ -175,12 +176,12 @@ impl RecordSpec {
                         }),
                     );
                 }
-                self.from_fields(&CsvFields { header, row }, position)
+                self.fields_to_ad(&CsvFields { header, row }, position)
             }
         }
     }
 
-    fn from_fields(
+    fn fields_to_ad(
         &self,
         f: &impl Fields,
         position: u64,

@@ -223,7 +223,7 @@ impl<R> LineTracker<R> {
     fn line_of(&mut self, at: u64) -> u64 {
         let mut p = at;
         while let Some(&(n, cr)) = self.newlines.front() {
-            if n < p || n == p || (cr && n == p + 1) {
+            if n <= p || (cr && n == p + 1) {
                 self.newlines.pop_front();
                 self.passed += 1;
                 p = p.max(n + 1);
@@ -240,7 +240,8 @@ impl<R: io::Read> io::Read for LineTracker<R> {
         let n = self.inner.read(buf)?;
         for (i, &b) in buf[..n].iter().enumerate() {
             if b == b'\n' {
-                self.newlines.push_back((self.offset + i as u64, self.last_was_cr));
+                self.newlines
+                    .push_back((self.offset + i as u64, self.last_was_cr));
             }
             self.last_was_cr = b == b'\r';
             self.quote = match (self.quote, b) {
@@ -289,13 +290,23 @@ impl<R: io::Read> CsvReader<LineTracker<R>> {
         };
         let (row, line) = match current {
             None => return Ok(None),
-            Some(Err(e)) => return Ok(Some(RawRecord { line: 0, body: RawBody::Error(e) })),
+            Some(Err(e)) => {
+                return Ok(Some(RawRecord {
+                    line: 0,
+                    body: RawBody::Error(e),
+                }))
+            }
             Some(Ok(r)) => r,
         };
         // Read ahead: only then is it known whether this record ran to the end of the input.
         match self.read_one()? {
             Some(Ok(next)) => self.pending = Some(next),
-            Some(Err(e)) => return Ok(Some(RawRecord { line, body: RawBody::Error(e) })),
+            Some(Err(e)) => {
+                return Ok(Some(RawRecord {
+                    line,
+                    body: RawBody::Error(e),
+                }))
+            }
             None => {
                 if self.rdr.get_ref().quote == QuoteState::Quoted {
                     return Ok(Some(RawRecord {

@@ -140,8 +140,13 @@ pub fn scan(
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let mut summary = Summary::default();
-    let names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
-    out.write_all(&opts.writer.header()).map_err(ScanError::Output)?;
+    let names: Vec<String> = opts
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    out.write_all(&opts.writer.header())
+        .map_err(ScanError::Output)?;
 
     std::thread::scope(|scope| -> Result<(), ScanError> {
         let (tx, rx) = sync_channel::<Result<Chunk, ScanError>>(2);
@@ -165,7 +170,15 @@ pub fn scan(
                     .records
                     .par_iter()
                     .map_init(Scratch::default, |scratch, (rec, position)| {
-                        screen_record(screener, opts, input, chunk.header.as_ref(), rec, *position, scratch)
+                        screen_record(
+                            screener,
+                            opts,
+                            input,
+                            chunk.header.as_ref(),
+                            rec,
+                            *position,
+                            scratch,
+                        )
                     })
                     .collect()
             });
