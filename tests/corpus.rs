@@ -102,7 +102,11 @@ fn run(paths: &[&str]) -> Report {
             assert!(counts.contains_key(id), "{}: unknown id {id}", case.name);
         }
         let a = analyzer.analyze(&case.text, &mut norm);
-        let fired: Vec<&str> = a.hits.iter().map(|h| defs[h.indicator].id.as_str()).collect();
+        let fired: Vec<&str> = a
+            .hits
+            .iter()
+            .map(|h| defs[h.indicator].id.as_str())
+            .collect();
         for id in &case.expect {
             let c = counts.get_mut(id).unwrap();
             if fired.contains(&id.as_str()) {
@@ -120,7 +124,10 @@ fn run(paths: &[&str]) -> Report {
         }
         for ev in &case.evidence {
             span_checks += 1;
-            let at = case.text.find(&ev.text).expect("evidence text is in the case");
+            let at = case
+                .text
+                .find(&ev.text)
+                .expect("evidence text is in the case");
             let want = at..at + ev.text.len();
             let hit = a.hits.iter().find(|h| defs[h.indicator].id == ev.id);
             let ok = hit.is_some_and(|h| {
@@ -135,7 +142,11 @@ fn run(paths: &[&str]) -> Report {
                     "{}: {} evidence {:?} does not cover {:?}",
                     case.name,
                     ev.id,
-                    hit.map(|h| h.evidence.iter().map(|r| &case.text[r.clone()]).collect::<Vec<_>>()),
+                    hit.map(|h| h
+                        .evidence
+                        .iter()
+                        .map(|r| &case.text[r.clone()])
+                        .collect::<Vec<_>>()),
                     ev.text
                 ));
             }
@@ -153,12 +164,18 @@ fn run(paths: &[&str]) -> Report {
             }
         }
     }
-    println!("{:<24} {:>4} {:>4} {:>4} {:>9} {:>7}", "indicator", "tp", "fp", "fn", "precision", "recall");
+    println!(
+        "{:<24} {:>4} {:>4} {:>4} {:>9} {:>7}",
+        "indicator", "tp", "fp", "fn", "precision", "recall"
+    );
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     let mut below = Vec::new();
     for (id, c) in &counts {
         let (p, r) = (ratio(c.tp, c.tp + c.fp), ratio(c.tp, c.tp + c.fn_));
-        println!("{id:<24} {:>4} {:>4} {:>4} {p:>9.3} {r:>7.3}", c.tp, c.fp, c.fn_);
+        println!(
+            "{id:<24} {:>4} {:>4} {:>4} {p:>9.3} {r:>7.3}",
+            c.tp, c.fp, c.fn_
+        );
         if p < PER_INDICATOR_PRECISION || r < PER_INDICATOR_RECALL {
             below.push(format!("{id}: precision {p:.3}, recall {r:.3}"));
         }
@@ -188,14 +205,22 @@ fn run(paths: &[&str]) -> Report {
 fn indicator_corpus() {
     let r = run(&["tests/data/indicators.toml", "tests/data/indicators-2.toml"]);
     assert!(r.cases >= 150, "the corpus must hold at least 150 cases");
-    assert!(r.below.is_empty(), "indicators below the floors: {:#?}", r.below);
+    assert!(
+        r.below.is_empty(),
+        "indicators below the floors: {:#?}",
+        r.below
+    );
     assert!(
         r.precision >= OVERALL_PRECISION && r.recall >= OVERALL_RECALL,
         "overall precision {:.3}, recall {:.3}",
         r.precision,
         r.recall
     );
-    assert!(r.spans >= SPAN_PASS_RATE, "evidence/phone checks {:.3}", r.spans);
+    assert!(
+        r.spans >= SPAN_PASS_RATE,
+        "evidence/phone checks {:.3}",
+        r.spans
+    );
 }
 
 /// Held-out floors. Before the first run the floors were 0.90 precision and 0.75 recall; the

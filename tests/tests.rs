@@ -1,10 +1,10 @@
 //! All integration tests, built into one test binary.
 
 mod corpus;
+mod hostile;
 mod properties;
 mod regressions;
-mod hostile;
 mod scan;
-mod util;
 mod tokens;
 mod training;
+mod util;

@@ -50,7 +50,11 @@ fn shipped_tokenizer_matches_reference_on_all_data() {
 #[test]
 fn tokenizer_trained_on_sms_matches_reference_on_job_ads() {
     let all = shared_texts();
-    let sms: Vec<String> = all.iter().skip(737).map(|t| normalize(t).text().to_string()).collect();
+    let sms: Vec<String> = all
+        .iter()
+        .skip(737)
+        .map(|t| normalize(t).text().to_string())
+        .collect();
     let json = train_tokenizer(sms.iter().map(String::as_str), 2000).expect("training");
     assert_identical(&json, &all[..737]);
 }

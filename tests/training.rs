@@ -61,7 +61,10 @@ fn training_is_deterministic_for_a_seed() {
         serde_json::to_string(&b).unwrap()
     );
     let c = train(&data, 8);
-    assert_ne!(a.training.cv.fold_roc_auc, c.training.cv.fold_roc_auc, "the seed changes the folds");
+    assert_ne!(
+        a.training.cv.fold_roc_auc, c.training.cv.fold_roc_auc,
+        "the seed changes the folds"
+    );
 }
 
 #[test]
@@ -69,21 +72,45 @@ fn positive_class_scores_higher_whatever_linfa_calls_positive() {
     // Spam is the rarer class here; linfa makes the more frequent class its "positive" one.
     let data = sms(1500);
     let model = train(&data, 1);
-    assert!(model.training.cv.roc_auc > 0.9, "CV ROC-AUC {}", model.training.cv.roc_auc);
+    assert!(
+        model.training.cv.roc_auc > 0.9,
+        "CV ROC-AUC {}",
+        model.training.cv.roc_auc
+    );
     let screener = Screener::new(model, Catalogue::builtin().unwrap()).unwrap();
-    let spam = screener.screen(&Ad::new("s", "WINNER!! You have won a £1000 cash prize. Text CLAIM to 80062 now. T&C apply"));
-    let ham = screener.screen(&Ad::new("h", "ok see you at home later, I'll pick up some bread"));
-    assert!(spam.score > ham.score, "spam {} vs ham {}", spam.score, ham.score);
+    let spam = screener.screen(&Ad::new(
+        "s",
+        "WINNER!! You have won a £1000 cash prize. Text CLAIM to 80062 now. T&C apply",
+    ));
+    let ham = screener.screen(&Ad::new(
+        "h",
+        "ok see you at home later, I'll pick up some bread",
+    ));
+    assert!(
+        spam.score > ham.score,
+        "spam {} vs ham {}",
+        spam.score,
+        ham.score
+    );
 }
 
 #[test]
 fn indicator_weights_say_where_they_came_from() {
     let model = ModelBody::builtin().expect("default model");
-    let source = |id: &str| model.indicators.iter().find(|w| w.id == id).map(|w| w.source);
+    let source = |id: &str| {
+        model
+            .indicators
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.source)
+    };
     // No escort ads in the training data: escort indicators must stay on their priors.
     assert_eq!(source("escort_ad"), Some(WeightSource::Prior));
     assert_eq!(source("minor_cue"), Some(WeightSource::Prior));
-    assert!(model.indicators.iter().any(|w| w.source == WeightSource::Learned));
+    assert!(model
+        .indicators
+        .iter()
+        .any(|w| w.source == WeightSource::Learned));
     for w in &model.indicators {
         if w.source == WeightSource::Prior {
             let def = Catalogue::builtin().unwrap();
@@ -91,8 +118,14 @@ fn indicator_weights_say_where_they_came_from() {
             assert_eq!(w.weight, d.prior_weight, "{} prior", w.id);
         }
     }
-    let v = Screener::builtin().unwrap().screen(&Ad::new("e", "Incall only, GFE, 200 roses per hour"));
-    let escort = v.indicators.iter().find(|i| i.id == "escort_ad").expect("escort_ad fires");
+    let v = Screener::builtin()
+        .unwrap()
+        .screen(&Ad::new("e", "Incall only, GFE, 200 roses per hour"));
+    let escort = v
+        .indicators
+        .iter()
+        .find(|i| i.id == "escort_ad")
+        .expect("escort_ad fires");
     assert_eq!(escort.weight_source, WeightSource::Prior);
 }
 
@@ -101,7 +134,9 @@ fn damaged_model_files_fail_loudly() {
     let good = adscreen::model::DEFAULT_MODEL_JSON;
     assert!(ModelBody::from_json(good, "good").is_ok());
     let truncated = &good[..good.len() / 2];
-    let e = ModelBody::from_json(truncated, "t").unwrap_err().to_string();
+    let e = ModelBody::from_json(truncated, "t")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("truncated") || e.contains("JSON"), "{e}");
     // Change one weight digit inside the body.
     let at = good.find("\"intercept\":").expect("intercept") + "\"intercept\":".len();
@@ -109,12 +144,16 @@ fn damaged_model_files_fail_loudly() {
     let digit = tampered[at..].find(|c: char| c.is_ascii_digit()).unwrap() + at;
     let d = tampered.as_bytes()[digit];
     tampered.replace_range(digit..digit + 1, if d == b'9' { "8" } else { "9" });
-    let e = ModelBody::from_json(&tampered, "x").unwrap_err().to_string();
+    let e = ModelBody::from_json(&tampered, "x")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("checksum"), "{e}");
     let other = good.replacen("\"format_version\":1", "\"format_version\":99", 1);
     let e = ModelBody::from_json(&other, "v").unwrap_err().to_string();
     assert!(e.contains("version"), "{e}");
-    let e = ModelBody::from_json("{\"hello\":1}", "h").unwrap_err().to_string();
+    let e = ModelBody::from_json("{\"hello\":1}", "h")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not an adscreen model"), "{e}");
 }
 

@@ -376,12 +376,19 @@ pub fn shared_texts() -> Vec<String> {
     for (path, fields) in [
         (
             "../shared/datasets/emscad-subset/dev.jsonl",
-            &["title", "company_profile", "description", "requirements", "benefits"][..],
+            &[
+                "title",
+                "company_profile",
+                "description",
+                "requirements",
+                "benefits",
+            ][..],
         ),
         ("../shared/datasets/sms-spam/train.jsonl", &["text"][..]),
     ] {
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("{path}: {e} (the shared datasets sit beside the repository)"));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!("{path}: {e} (the shared datasets sit beside the repository)")
+        });
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("dataset line");
             let parts: Vec<&str> = fields
