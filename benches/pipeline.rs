@@ -16,7 +16,13 @@ use adscreen::{Ad, Screener};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn ads() -> Vec<String> {
-    let fields = ["title", "company_profile", "description", "requirements", "benefits"];
+    let fields = [
+        "title",
+        "company_profile",
+        "description",
+        "requirements",
+        "benefits",
+    ];
     let mut out = Vec::new();
     let emscad = std::fs::read_to_string("../shared/datasets/emscad-subset/dev.jsonl")
         .expect("the shared datasets sit beside the repository");
@@ -103,7 +109,9 @@ fn stages(c: &mut Criterion) {
     // The reference is ~50x slower: time it on a tenth of the ads, reported per byte too.
     let tenth: Vec<&Normalized> = normalized.iter().step_by(10).collect();
     let mut g = c.benchmark_group("stage");
-    g.throughput(Throughput::Bytes(tenth.iter().map(|n| n.text().len() as u64).sum()));
+    g.throughput(Throughput::Bytes(
+        tenth.iter().map(|n| n.text().len() as u64).sum(),
+    ));
     g.sample_size(10);
     let slow = reference(&model.tokenizer_json()).unwrap();
     g.bench_function("tokens/reference-tokenizers", |b| {
