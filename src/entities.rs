@@ -422,8 +422,14 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     let mut hits = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Cheap rejection first: a number starts with a digit or a number word.
+        let can_start = b[i].is_ascii_digit() || b"zotfsen".contains(&b[i]);
         let at_start = i == 0 || !(b[i - 1].is_ascii_digit());
-        let Some(first) = item(i, false).filter(|_| at_start) else {
+        if !can_start || !at_start {
+            i += 1;
+            continue;
+        }
+        let Some(first) = item(i, false) else {
             i += 1;
             continue;
         };
