@@ -139,19 +139,18 @@ impl EntityExtractor {
     pub fn extract(&self, original: &str, norm: &Normalized) -> Vec<Entity> {
         let folded = norm.folded().as_bytes();
         let mut out = Vec::new();
-        let mk = |kind, r: std::ops::Range<usize>, value: String| {
-            let o = norm.folded_to_original(r);
-            Entity {
-                kind,
-                start: o.start,
-                end: o.end,
-                text: original.get(o.clone()).unwrap_or_default().to_string(),
-                value,
-                platform: None,
-                money: None,
-                obscured: false,
-            }
+        // An entity at an original byte range.
+        let at = |kind, o: std::ops::Range<usize>, value: String| Entity {
+            kind,
+            start: o.start,
+            end: o.end,
+            text: original.get(o.clone()).unwrap_or_default().to_string(),
+            value,
+            platform: None,
+            money: None,
+            obscured: false,
         };
+        let mk = |kind, r, value| at(kind, norm.folded_to_original(r), value);
         for m in self.email.find_iter(folded) {
             out.push(mk(EntityKind::Email, m.range(), lossy(m.as_bytes())));
         }
@@ -188,19 +187,7 @@ impl EntityExtractor {
         }
         // Money and ages are read from the de-obfuscated view (`5000 eur0 a m0nth`).
         let text = norm.text().as_bytes();
-        let mk_text = |kind, r: std::ops::Range<usize>, value: String| {
-            let o = norm.text_to_original(r);
-            Entity {
-                kind,
-                start: o.start,
-                end: o.end,
-                text: original.get(o.clone()).unwrap_or_default().to_string(),
-                value,
-                platform: None,
-                money: None,
-                obscured: false,
-            }
-        };
+        let mk_text = |kind, r, value| at(kind, norm.text_to_original(r), value);
         for c in self.money.captures_iter(text) {
             let Some(whole) = c.get(0) else { continue };
             let num = c.name("n1").or(c.name("n2"));
