@@ -127,7 +127,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 788)]
     seed: u64,
     /// Text n-gram columns kept (bounded so the dense training matrix fits in memory).
-    #[arg(long, default_value_t = 16384)]
+    #[arg(long, default_value_t = 65536)]
     max_features: usize,
     /// Bound on one dense training matrix in MiB; lowers --max-features on large data.
     #[arg(long, default_value_t = 1024)]

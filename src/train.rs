@@ -2,7 +2,7 @@
 //! the L2 strength, threshold choice, and the final `linfa-logistic` fit.
 //!
 //! `linfa-logistic` takes a dense matrix and has no class weights, so:
-//! - the feature count is bounded: `max_features` text columns (default 16,384), lowered so one
+//! - the feature count is bounded: `max_features` text columns (default 65,536), lowered so one
 //!   dense `f32` matrix stays under `max_matrix_bytes` (default 1 GiB): 100,000 ads get ~1,300
 //!   columns, 10,000 ads ~13,000;
 //! - the matrix is built column-major, the layout its L-BFGS is several times faster on;
@@ -57,7 +57,7 @@ impl Default for TrainParams {
         TrainParams {
             folds: 5,
             seed: 788,
-            max_features: 16384,
+            max_features: 65536,
             vocab_size: 8000,
             alphas: vec![0.001, 0.01, 0.1, 1.0],
             max_matrix_bytes: 1 << 30,
