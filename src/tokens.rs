@@ -5,13 +5,13 @@
 //! trained tokenizer is stored in the model file. `tokenizers` stays the reference: its `encode`
 //! runs at a few MB/s per thread, far too slow for scanning dumps, so scoring uses
 //! [`WordPieceMatcher`], a compiled equivalent of the same trained model: the same
-//! pre-tokenisation regex (`\w+|[^\w\s]+`, from the same `regex` crate), then WordPiece greedy
-//! longest match over hash maps of the vocabulary. Tests prove the two produce identical ids on
-//! the sample ads, the shared datasets and random input.
+//! pre-tokenisation (`\w+|[^\w\s]+`, written as one pass over character classes with the
+//! `regex` crate's own Unicode `\w` table), then WordPiece greedy longest match over hash maps
+//! of the vocabulary. Tests prove the two produce identical ids on the sample ads, the shared
+//! datasets and random input.
 
 use std::str::FromStr;
 
-use regex::Regex;
 use rustc_hash::FxHashMap;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::wordpiece::WordPiece;
@@ -28,7 +28,9 @@ pub const UNK: &str = "[UNK]";
 const CONTINUATION: &str = "##";
 /// WordPiece's default: longer words become one unknown token.
 const MAX_INPUT_CHARS_PER_WORD: usize = 100;
-/// The pre-tokenisation pattern of `tokenizers::pre_tokenizers::whitespace::Whitespace`.
+/// The pre-tokenisation pattern of `tokenizers::pre_tokenizers::whitespace::Whitespace`, which
+/// [`pre_tokenize`] implements (the tests compare the two).
+#[cfg(test)]
 const WORD_PATTERN: &str = r"\w+|[^\w\s]+";
 
 /// Trains a WordPiece vocabulary of at most `vocab_size` tokens on normalised texts and returns
@@ -102,7 +104,6 @@ pub fn reference_ids(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>> {
 /// from.
 #[derive(Debug, Clone)]
 pub struct WordPieceMatcher {
-    words: Regex,
     first: FxHashMap<Box<str>, u32>,
     continuation: FxHashMap<Box<str>, u32>,
     tokens: Vec<Box<str>>,
@@ -156,9 +157,7 @@ impl WordPieceMatcher {
         let unk = *first
             .get(UNK)
             .ok_or_else(|| Error::Tokenizer("vocabulary has no [UNK] token".into()))?;
-        let words = Regex::new(WORD_PATTERN).map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(WordPieceMatcher {
-            words,
             first,
             continuation,
             tokens,
@@ -178,9 +177,7 @@ impl WordPieceMatcher {
 
     /// Appends the token ids of `text` to `out`.
     pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
-        for m in self.words.find_iter(text) {
-            self.word(m.as_str(), out);
-        }
+        pre_tokenize(text, |w| self.word(w, out));
     }
 
     /// Greedy longest-match WordPiece over one pre-tokenised word, as `tokenizers` does it.
@@ -225,9 +222,83 @@ impl WordPieceMatcher {
     }
 }
 
+/// What `\w+|[^\w\s]+` sees in a character.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    Word,
+    Space,
+    Other,
+}
+
+fn char_class(c: char) -> CharClass {
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            CharClass::Word
+        } else if c.is_whitespace() {
+            CharClass::Space
+        } else {
+            CharClass::Other
+        }
+    } else if regex_syntax::try_is_word_character(c).unwrap_or_else(|_| c.is_alphanumeric()) {
+        // The table the `regex` crate's Unicode `\w` uses.
+        CharClass::Word
+    } else if c.is_whitespace() {
+        // Rust's `is_whitespace` is Unicode White_Space, which is `regex`'s `\s`.
+        CharClass::Space
+    } else {
+        CharClass::Other
+    }
+}
+
+/// Calls `f` on each match of `\w+|[^\w\s]+` in `text`, in order: maximal runs of word
+/// characters and maximal runs of characters that are neither word nor space (which is what
+/// leftmost-first `\w+|[^\w\s]+` matches).
+fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut current = CharClass::Space;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (class, len) = if bytes[i] < 0x80 {
+            (char_class(bytes[i] as char), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (char_class(c), c.len_utf8())
+        };
+        if class != current {
+            if current != CharClass::Space {
+                f(&text[start..i]);
+            }
+            start = i;
+            current = class;
+        }
+        i += len;
+    }
+    if current != CharClass::Space {
+        f(&text[start..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pre_tokenize_splits_as_the_pattern_does() {
+        let re = regex::Regex::new(WORD_PATTERN).unwrap();
+        for t in [
+            "earn $5,000/week!! w0rk_now\tстрой-ка  ٣٤ 日本語…ok",
+            "",
+            "   ",
+            "a\u{00A0}b\u{2003}c\u{0085}d\u{200B}e",
+            "x\u{0301}y ㄱ🙂🙂z",
+        ] {
+            let mut ours = Vec::new();
+            pre_tokenize(t, |w| ours.push(w.to_string()));
+            let theirs: Vec<String> = re.find_iter(t).map(|m| m.as_str().to_string()).collect();
+            assert_eq!(ours, theirs, "{t:?}");
+        }
+    }
 
     #[test]
     fn compiled_matches_reference_on_small_corpus() {

@@ -2,6 +2,7 @@
 
 mod corpus;
 mod hostile;
+mod prefilter;
 mod properties;
 mod regressions;
 mod scan;

@@ -7,12 +7,16 @@
 //! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
 //! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
 //!
-//! All patterns are compiled once into one [`RegexSet`] (which patterns match at all, one pass)
-//! plus one [`Regex`] each, run only for the patterns the set reported, to collect spans.
+//! All patterns are compiled once into one [`Regex`] each, plus a literal [`prefilter`] that
+//! says in one Aho–Corasick pass which patterns can match an ad at all; only those run, to
+//! collect spans.
+
+mod prefilter;
 
 use std::ops::Range;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use prefilter::{Candidates, Prefilter};
+use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::{Entity, EntityKind};
@@ -102,6 +106,9 @@ impl DetectorPatterns {
             org_original: RegexBuilder::new(
                 r"(?m)^[^\n]{3,80} (?:-|–|—|\||@|at) (?:The )?[A-Z][A-Za-z&'\-]+(?: [A-Z][A-Za-z&'\-]+)*(?:,|$)|\b[A-Z][A-Za-z&'\-]+(?: (?:[A-Z][A-Za-z&'\-]+|of|and|&))* (?:Inn|Pub|Freight|Steel|Hospital|School|University|College|Council|Clinic|Hotel|Restaurant|Bank|Farms?|Resort|Group|Foundation|Trust|Centre|Center|Academy|Services|Solutions|Systems|Technologies|Industries|Construction|Logistics|Agency|Grocers|Daycare|Store|Stores|Company|Corporation|Partners|Associates|Institute|Authority|Ministry|Department|Museum|Library|Church|Society|Association|Cooperative|Co-op|Bakery|Cafe|Café|Pharmacy|Dental|Medical|Health|Healthcare|Care|Studios?|Labs?|Motors|Airlines?|Airways|Shipping|Mining|Energy|Foods?|Brewery|Winery|Market|Supermarket|Mall|Salon|Spa|Gym|Fitness)\b",
             )
+            // ASCII word boundaries: with Unicode ones the lazy DFA gives up on non-ASCII text
+            // and the search falls back to the much slower PikeVM.
+            .unicode(false)
             .size_limit(1 << 22)
             .build()
             .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
@@ -206,12 +213,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
-    /// All `patterns`, over the text view.
-    set: RegexSet,
-    /// For each pattern of `set`: its indicator and its compiled regex.
+    /// Which `patterns` can match the text view.
+    prefilter: Prefilter,
+    /// For each pattern: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
-    /// All `folded_patterns`, over the folded view.
-    folded_set: RegexSet,
+    /// Which `folded_patterns` can match the folded view.
+    folded_prefilter: Prefilter,
     folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
@@ -256,16 +263,8 @@ impl IndicatorEngine {
                 .collect::<Result<Vec<_>>>()?;
             excludes.push(ex);
         }
-        let build_set = |sources: &[&str]| {
-            RegexSetBuilder::new(sources)
-                .unicode(false)
-                .size_limit(1 << 26)
-                .dfa_size_limit(1 << 28)
-                .build()
-                .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))
-        };
-        let set = build_set(&sources)?;
-        let folded_set = build_set(&folded_sources)?;
+        let prefilter = Prefilter::new(&sources)?;
+        let folded_prefilter = Prefilter::new(&folded_sources)?;
         let requires = catalogue
             .defs
             .iter()
@@ -287,9 +286,9 @@ impl IndicatorEngine {
             escort: catalogue.index_of("escort_ad"),
             detectors: DetectorPatterns::new()?,
             catalogue,
-            set,
+            prefilter,
             patterns,
-            folded_set,
+            folded_prefilter,
             folded_patterns,
             excludes,
             requires,
@@ -300,25 +299,47 @@ impl IndicatorEngine {
         &self.catalogue
     }
 
+    /// The patterns (indices into the catalogue's `patterns`, in catalogue order, or into its
+    /// `folded_patterns` when `folded`) that the prefilter lets run on `text`. Every pattern
+    /// that matches `text` is among them; exposed so that tests can check it.
+    #[doc(hidden)]
+    pub fn candidate_patterns(&self, text: &[u8], folded: bool) -> Vec<usize> {
+        let mut c = Candidates::default();
+        let pf = if folded {
+            &self.folded_prefilter
+        } else {
+            &self.prefilter
+        };
+        pf.candidates(text, &mut c);
+        c.iter().collect()
+    }
+
     /// Finds the indicators of one ad. `entities` are the ad's entities (the detectors read
     /// money amounts, phones and ages from them). Hits come back ordered by catalogue index.
     pub fn find(&self, original: &str, norm: &Normalized, entities: &[Entity]) -> Vec<Hit> {
         let n = self.catalogue.defs.len();
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
         let views = [
-            (&self.set, &self.patterns, norm.text().as_bytes(), false),
             (
-                &self.folded_set,
+                &self.prefilter,
+                &self.patterns,
+                norm.text().as_bytes(),
+                false,
+            ),
+            (
+                &self.folded_prefilter,
                 &self.folded_patterns,
                 norm.folded().as_bytes(),
                 true,
             ),
         ];
-        for (set, patterns, text, folded) in views {
+        let mut candidates = Candidates::default();
+        for (prefilter, patterns, text, folded) in views {
             if patterns.is_empty() {
                 continue;
             }
-            for p in set.matches(text).iter() {
+            prefilter.candidates(text, &mut candidates);
+            for p in candidates.iter() {
                 let (ind, re) = &patterns[p];
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
