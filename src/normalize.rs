@@ -83,6 +83,9 @@ pub struct Normalized {
     folded_map: OffsetMap,
     text: String,
     text_map: OffsetMap,
+    /// The text view equals the folded view (nothing was spaced out or written in leetspeak,
+    /// the common case): `text` and `text_map` are then left empty rather than copied.
+    text_is_folded: bool,
     units: Vec<Unit>,
     out: Vec<Unit>,
 }
@@ -90,7 +93,11 @@ pub struct Normalized {
 impl Normalized {
     /// The de-obfuscated view that indicators and tokens are matched against.
     pub fn text(&self) -> &str {
-        &self.text
+        if self.text_is_folded {
+            &self.folded
+        } else {
+            &self.text
+        }
     }
     /// The folded view (case, Unicode, HTML, white space) that keeps digits and symbols.
     pub fn folded(&self) -> &str {
@@ -98,7 +105,11 @@ impl Normalized {
     }
     /// Original byte range of a byte range of [`Normalized::text`].
     pub fn text_to_original(&self, r: Range<usize>) -> Range<usize> {
-        self.text_map.original(r)
+        if self.text_is_folded {
+            self.folded_map.original(r)
+        } else {
+            self.text_map.original(r)
+        }
     }
     /// Original byte range of a byte range of [`Normalized::folded`].
     pub fn folded_to_original(&self, r: Range<usize>) -> Range<usize> {
@@ -120,45 +131,79 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     fold(input, &mut units);
     // Decoding and de-obfuscating can each make work for the other (`&#x432;` decodes to a
     // look-alike; `&аmp;` becomes an entity once its Cyrillic `а` is mapped): repeat to a
-    // fixpoint, which idempotence needs. Each round shortens the text, so it ends.
+    // fixpoint, which idempotence needs. Each round shortens the text, so it ends. Most ads
+    // have no look-alike letters: then the mapping pass is skipped (it would change nothing).
     loop {
         decode_entities(&mut units);
-        for_each_word(&mut units, map_confusables);
-        units.retain(|u| u.c != REMOVED);
+        if units.iter().any(|u| u.alt != 0) && for_each_word(&mut units, map_confusables) {
+            units.retain(|u| u.c != REMOVED);
+        }
         if !decode_entities(&mut units) {
             break;
         }
     }
-    out.folded.clear();
-    out.folded_map.clear();
-    for u in &units {
-        push_char(&mut out.folded, &mut out.folded_map, u);
-    }
-    let mut joined = std::mem::take(&mut out.out);
-    joined.clear();
-    join_spaced(&units, &mut joined);
-    loop {
-        for_each_word(&mut joined, |w| {
-            map_confusables(w);
-            undo_leet(w);
-        });
-        joined.retain(|u| u.c != REMOVED);
-        if !decode_entities(&mut joined) {
-            break;
-        }
-    }
+    emit(&units, &mut out.folded, &mut out.folded_map);
+
+    // The text view. Without spaced-out letters the words are those of the folded view, on
+    // which look-alikes are already mapped, so only leetspeak can change anything; when it does
+    // not either (most ads), the text view is the folded view and is not copied.
     out.text.clear();
     out.text_map.clear();
-    for u in &joined {
-        push_char(&mut out.text, &mut out.text_map, u);
+    let mut joined = std::mem::take(&mut out.out);
+    joined.clear();
+    // A run starts with a single letter and a separator: test the separator first (cheap, and
+    // rarely true), then the run.
+    let spaced = units.windows(2).enumerate().any(|(i, w)| {
+        SPACED_SEPARATORS.contains(&w[1].c) && spaced_run(&units, i).is_some()
+    });
+    out.text_is_folded = false;
+    if spaced {
+        join_spaced(&units, &mut joined);
+    } else if units.iter().any(|u| leet(u.c).is_some()) {
+        joined.extend_from_slice(&units);
+    } else {
+        out.text_is_folded = true;
+    }
+    if !out.text_is_folded {
+        let mut first = true;
+        loop {
+            let changed = for_each_word(&mut joined, |w| {
+                let mapped = map_confusables(w);
+                undo_leet(w) | mapped
+            });
+            if first && !changed && !spaced {
+                out.text_is_folded = true;
+                break;
+            }
+            first = false;
+            joined.retain(|u| u.c != REMOVED);
+            if !decode_entities(&mut joined) {
+                break;
+            }
+        }
+    }
+    if !out.text_is_folded {
+        emit(&joined, &mut out.text, &mut out.text_map);
     }
     out.units = units;
     out.out = joined;
 }
 
-fn push_char(s: &mut String, map: &mut OffsetMap, u: &Unit) {
-    s.push(u.c);
-    map.push(u.c.len_utf8(), (u.start, u.end));
+/// Writes units as a string and its offset map.
+fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
+    s.clear();
+    map.clear();
+    if units.iter().all(|u| u.c.is_ascii()) {
+        // One byte per unit: plain extends, which the compiler vectorises.
+        s.extend(units.iter().map(|u| u.c));
+        map.start.extend(units.iter().map(|u| u.start));
+        map.end.extend(units.iter().map(|u| u.end));
+        return;
+    }
+    for u in units {
+        s.push(u.c);
+        map.push(u.c.len_utf8(), (u.start, u.end));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,6 +226,7 @@ impl Folder<'_> {
         }
     }
 
+    #[inline]
     fn push(&mut self, c: char, alt: u8, src: (u32, u32)) {
         if let Some(sp) = self.pending_space.take() {
             self.units.push(Unit {
@@ -239,6 +285,7 @@ impl Folder<'_> {
         });
     }
 
+    #[inline]
     fn ascii(&mut self, b: u8, src: (u32, u32)) {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => self.space(src),
@@ -320,7 +367,11 @@ fn html_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
 fn decode_entities(units: &mut Vec<Unit>) -> bool {
     let mut any = false;
     let mut changed = true;
-    while changed && units.iter().any(|u| u.c == '&') {
+    // `&` in plain text (`R&D`, `Q&A`) is common; copy the units only when an entity is there.
+    let decodable = |units: &[Unit]| {
+        (0..units.len()).any(|i| units[i].c == '&' && entity_at(units, i + 1).is_some())
+    };
+    while changed && decodable(units) {
         changed = false;
         let mut out: Vec<Unit> = Vec::with_capacity(units.len());
         let mut i = 0;
@@ -396,7 +447,8 @@ fn collapse_spaces(units: &mut Vec<Unit>) {
 /// Parses an entity body (`amp;`, `#123;`, `#x1F;`) starting at unit `i`: the decoded character
 /// and the index of the closing `;`.
 fn entity_at(units: &[Unit], i: usize) -> Option<(char, usize)> {
-    let mut body = String::new();
+    let mut body = [0u8; 12];
+    let mut len = 0;
     let mut semi = None;
     for (k, u) in units.iter().enumerate().skip(i).take(12) {
         if u.c == ';' {
@@ -406,10 +458,13 @@ fn entity_at(units: &[Unit], i: usize) -> Option<(char, usize)> {
         if !(u.c.is_ascii_alphanumeric() || u.c == '#') {
             return None;
         }
-        body.push(u.c.to_ascii_lowercase());
+        body[len] = u.c.to_ascii_lowercase() as u8;
+        len += 1;
     }
     let semi = semi?;
-    Some((entity_char(&body)?, semi))
+    // ASCII by construction, so always valid UTF-8.
+    let body = std::str::from_utf8(&body[..len]).ok()?;
+    Some((entity_char(body)?, semi))
 }
 
 /// The character of an entity body (lower case, without `&` and `;`).
@@ -549,66 +604,76 @@ const SPACED_SEPARATORS: &[char] = &[' ', '.', '-', '_', '*', '/', '|', '+', '~'
 /// at least two letters; otherwise the whole run is joined, so that the output never holds a
 /// joinable run again (idempotence).
 fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
-    let is_alnum = |i: usize| units.get(i).is_some_and(|u| u.c.is_alphanumeric());
     let mut i = 0;
     while i < units.len() {
-        let starts_token = i == 0 || !is_alnum(i - 1);
-        if starts_token && is_alnum(i) && !is_alnum(i + 1) {
-            if let Some(sep) = units.get(i + 1).map(|u| u.c) {
-                if SPACED_SEPARATORS.contains(&sep) {
-                    // Count single alphanumerics separated by `sep`.
-                    let mut n = 1;
-                    let mut j = i;
-                    while units.get(j + 1).is_some_and(|u| u.c == sep)
-                        && is_alnum(j + 2)
-                        && !is_alnum(j + 3)
-                    {
-                        n += 1;
-                        j += 2;
-                    }
-                    let min = if sep == '.' { 3 } else { 4 };
-                    if n >= min {
-                        let gap = |k: usize| sep == ' ' && units[k].end - units[k].start >= 2;
-                        // Word lengths between gaps: keep the gaps only if no word is a single letter.
-                        let mut len = 1;
-                        let mut ok = true;
-                        for k in (i + 1..j).step_by(2) {
-                            if gap(k) {
-                                ok &= len >= 2;
-                                len = 0;
-                            }
-                            len += 1;
-                        }
-                        ok &= len >= 2;
-                        out.push(units[i]);
-                        for k in (i + 1..j).step_by(2) {
-                            if ok && gap(k) {
-                                out.push(units[k]);
-                            }
-                            out.push(units[k + 1]);
-                        }
-                        i = j + 1;
-                        continue;
-                    }
+        if let Some((j, keep_gaps)) = spaced_run(units, i) {
+            let gap = |k: usize| units[k].c == ' ' && units[k].end - units[k].start >= 2;
+            out.push(units[i]);
+            for k in (i + 1..j).step_by(2) {
+                if keep_gaps && gap(k) {
+                    out.push(units[k]);
                 }
+                out.push(units[k + 1]);
             }
+            i = j + 1;
+            continue;
         }
         out.push(units[i]);
         i += 1;
     }
 }
 
-/// Applies `f` to each space-separated word.
-fn for_each_word(units: &mut [Unit], mut f: impl FnMut(&mut [Unit])) {
+/// The spaced-out run of single letters starting at unit `i`, if one does: the index of its last
+/// letter, and whether the wider gaps in it separate words (see [`join_spaced`]).
+fn spaced_run(units: &[Unit], i: usize) -> Option<(usize, bool)> {
+    let is_alnum = |i: usize| units.get(i).is_some_and(|u| u.c.is_alphanumeric());
+    let starts_token = i == 0 || !is_alnum(i - 1);
+    if !(starts_token && is_alnum(i) && !is_alnum(i + 1)) {
+        return None;
+    }
+    let sep = units.get(i + 1)?.c;
+    if !SPACED_SEPARATORS.contains(&sep) {
+        return None;
+    }
+    // Count single alphanumerics separated by `sep`.
+    let mut n = 1;
+    let mut j = i;
+    while units.get(j + 1).is_some_and(|u| u.c == sep) && is_alnum(j + 2) && !is_alnum(j + 3) {
+        n += 1;
+        j += 2;
+    }
+    let min = if sep == '.' { 3 } else { 4 };
+    if n < min {
+        return None;
+    }
+    let gap = |k: usize| sep == ' ' && units[k].end - units[k].start >= 2;
+    // Word lengths between gaps: keep the gaps only if no word is a single letter.
+    let mut len = 1;
+    let mut ok = true;
+    for k in (i + 1..j).step_by(2) {
+        if gap(k) {
+            ok &= len >= 2;
+            len = 0;
+        }
+        len += 1;
+    }
+    ok &= len >= 2;
+    Some((j, ok))
+}
+
+/// Applies `f` to each space-separated word; whether any call changed its word.
+fn for_each_word(units: &mut [Unit], mut f: impl FnMut(&mut [Unit]) -> bool) -> bool {
+    let mut changed = false;
     let mut start = 0;
     while start < units.len() {
         let end = units[start..]
             .iter()
             .position(|u| u.c == ' ')
             .map_or(units.len(), |p| start + p);
-        f(&mut units[start..end]);
+        changed |= f(&mut units[start..end]);
         start = end + 1;
     }
+    changed
 }
 
 /// Marks a unit for removal. NUL never survives folding, so it cannot clash with input.
@@ -616,10 +681,10 @@ const REMOVED: char = '\0';
 
 /// Maps Cyrillic/Greek look-alikes to Latin in a word that also holds Latin letters (a
 /// mixed-script word is a disguise; a wholly Cyrillic word is Russian). Combining marks on a
-/// mapped letter go too, as they do on Latin letters (`м́` → `m`).
-fn map_confusables(word: &mut [Unit]) {
-    if !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
-        return;
+/// mapped letter go too, as they do on Latin letters (`м́` → `m`). Whether anything changed.
+fn map_confusables(word: &mut [Unit]) -> bool {
+    if !word.iter().any(|u| u.alt != 0) || !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
+        return false;
     }
     let mut after_mapped = false;
     for u in word.iter_mut() {
@@ -633,13 +698,15 @@ fn map_confusables(word: &mut [Unit]) {
             after_mapped = false;
         }
     }
+    true
 }
 
-/// Maps leetspeak (`p@ssp0rt`, `fr3sh`) inside a word.
-fn undo_leet(word: &mut [Unit]) {
+/// Maps leetspeak (`p@ssp0rt`, `fr3sh`) inside a word. Whether anything changed.
+fn undo_leet(word: &mut [Unit]) -> bool {
     if !word.iter().any(|u| u.c.is_ascii_alphabetic()) {
-        return;
+        return false;
     }
+    let mut changed = false;
     // Leetspeak: runs of up to three leet characters with a Latin letter on both sides.
     fn email_like(rest: &[Unit]) -> bool {
         rest.windows(2)
@@ -659,6 +726,7 @@ fn undo_leet(word: &mut [Unit]) {
                     }
                     if let Some(l) = leet(word[k].c) {
                         word[k].c = l;
+                        changed = true;
                     }
                 }
             }
@@ -671,6 +739,7 @@ fn undo_leet(word: &mut [Unit]) {
     let n = word.len();
     if n >= 2 && word[n - 1].c == '0' && word[n - 2].c.is_ascii_alphabetic() {
         word[n - 1].c = 'o';
+        changed = true;
     }
     if n >= 3
         && word[0].c == '0'
@@ -678,7 +747,9 @@ fn undo_leet(word: &mut [Unit]) {
         && word[2].c.is_ascii_alphabetic()
     {
         word[0].c = 'o';
+        changed = true;
     }
+    changed
 }
 
 fn leet(c: char) -> Option<char> {
