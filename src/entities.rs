@@ -410,7 +410,9 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     let mut i = 0;
     while i < b.len() {
         // Cheap rejection first: a number starts with a digit or a number word.
-        let can_start = b[i].is_ascii_digit() || b"zotfsen".contains(&b[i]);
+        // (A number word must also start a word, which `item` checks too, but later.)
+        let can_start = b[i].is_ascii_digit()
+            || (b"zotfsen".contains(&b[i]) && !(i > 0 && b[i - 1].is_ascii_alphabetic()));
         let at_start = i == 0 || !(b[i - 1].is_ascii_digit());
         if !can_start || !at_start {
             i += 1;

@@ -33,20 +33,32 @@ pub struct TextFeatures {
 /// Maps token sequences to text-feature columns. Built once from [`TextFeatures`].
 #[derive(Debug, Clone)]
 pub struct TextVectorizer {
+    /// Bigram → column.
     index: FxHashMap<u64, u32>,
+    /// Unigram column by token id (`NONE` when the token is not a feature): a direct index,
+    /// since every token is looked up.
+    unigrams: Vec<u32>,
     idf: Vec<f32>,
 }
 
 impl TextVectorizer {
     pub fn new(spec: &TextFeatures) -> Self {
-        let index = spec
-            .ngrams
-            .iter()
-            .enumerate()
-            .map(|(i, &[a, b])| (key(a, b), i as u32))
-            .collect();
+        let mut index = FxHashMap::default();
+        let mut unigrams = Vec::new();
+        for (i, &[a, b]) in spec.ngrams.iter().enumerate() {
+            if b == NONE {
+                let a = a as usize;
+                if unigrams.len() <= a {
+                    unigrams.resize(a + 1, NONE);
+                }
+                unigrams[a] = i as u32;
+            } else {
+                index.insert(key(a, b), i as u32);
+            }
+        }
         TextVectorizer {
             index,
+            unigrams,
             idf: spec.idf.clone(),
         }
     }
@@ -64,8 +76,9 @@ impl TextVectorizer {
     pub fn vectorize(&self, tokens: &[u32], scratch: &mut Vec<u32>, out: &mut Vec<(u32, f32)>) {
         scratch.clear();
         for (i, &a) in tokens.iter().enumerate() {
-            if let Some(&c) = self.index.get(&key(a, NONE)) {
-                scratch.push(c);
+            match self.unigrams.get(a as usize) {
+                Some(&c) if c != NONE => scratch.push(c),
+                _ => {}
             }
             if let Some(&b) = tokens.get(i + 1) {
                 if let Some(&c) = self.index.get(&key(a, b)) {

@@ -153,9 +153,10 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     joined.clear();
     // A run starts with a single letter and a separator: test the separator first (cheap, and
     // rarely true), then the run.
-    let spaced = units.windows(2).enumerate().any(|(i, w)| {
-        SPACED_SEPARATORS.contains(&w[1].c) && spaced_run(&units, i).is_some()
-    });
+    let spaced = units
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| SPACED_SEPARATORS.contains(&w[1].c) && spaced_run(&units, i).is_some());
     out.text_is_folded = false;
     if spaced {
         join_spaced(&units, &mut joined);

@@ -250,8 +250,13 @@ impl Screener {
                 .filter_map(|h| self.columns[h.indicator].as_ref()),
             minor,
         );
-        terms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        terms.truncate(TERMS_PER_VERDICT);
+        // The largest few, in order: select them first rather than sorting every term.
+        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if terms.len() > TERMS_PER_VERDICT {
+            terms.select_nth_unstable_by(TERMS_PER_VERDICT - 1, order);
+            terms.truncate(TERMS_PER_VERDICT);
+        }
+        terms.sort_by(order);
         let terms = terms
             .into_iter()
             .map(|(contribution, c)| Term {
