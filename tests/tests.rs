@@ -2,7 +2,6 @@
 
 mod corpus;
 mod hostile;
-mod prefilter;
 mod properties;
 mod regressions;
 mod scan;

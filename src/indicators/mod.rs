@@ -7,16 +7,12 @@
 //! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
 //! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
 //!
-//! All patterns are compiled once into one [`Regex`] each, plus a literal [`prefilter`] that
-//! says in one Aho–Corasick pass which patterns can match an ad at all; only those run, to
-//! collect spans.
-
-mod prefilter;
+//! All patterns are compiled once into one [`RegexSet`] (which patterns match at all, one pass)
+//! plus one [`Regex`] each, run only for the patterns the set reported, to collect spans.
 
 use std::ops::Range;
 
-use prefilter::{Candidates, Prefilter};
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::{Entity, EntityKind};
@@ -213,12 +209,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
-    /// Which `patterns` can match the text view.
-    prefilter: Prefilter,
-    /// For each pattern: its indicator and its compiled regex.
+    /// All `patterns`, over the text view.
+    set: RegexSet,
+    /// For each pattern of `set`: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
-    /// Which `folded_patterns` can match the folded view.
-    folded_prefilter: Prefilter,
+    /// All `folded_patterns`, over the folded view.
+    folded_set: RegexSet,
     folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
@@ -263,8 +259,16 @@ impl IndicatorEngine {
                 .collect::<Result<Vec<_>>>()?;
             excludes.push(ex);
         }
-        let prefilter = Prefilter::new(&sources)?;
-        let folded_prefilter = Prefilter::new(&folded_sources)?;
+        let build_set = |sources: &[&str]| {
+            RegexSetBuilder::new(sources)
+                .unicode(false)
+                .size_limit(1 << 26)
+                .dfa_size_limit(1 << 28)
+                .build()
+                .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))
+        };
+        let set = build_set(&sources)?;
+        let folded_set = build_set(&folded_sources)?;
         let requires = catalogue
             .defs
             .iter()
@@ -286,9 +290,9 @@ impl IndicatorEngine {
             escort: catalogue.index_of("escort_ad"),
             detectors: DetectorPatterns::new()?,
             catalogue,
-            prefilter,
+            set,
             patterns,
-            folded_prefilter,
+            folded_set,
             folded_patterns,
             excludes,
             requires,
@@ -299,47 +303,25 @@ impl IndicatorEngine {
         &self.catalogue
     }
 
-    /// The patterns (indices into the catalogue's `patterns`, in catalogue order, or into its
-    /// `folded_patterns` when `folded`) that the prefilter lets run on `text`. Every pattern
-    /// that matches `text` is among them; exposed so that tests can check it.
-    #[doc(hidden)]
-    pub fn candidate_patterns(&self, text: &[u8], folded: bool) -> Vec<usize> {
-        let mut c = Candidates::default();
-        let pf = if folded {
-            &self.folded_prefilter
-        } else {
-            &self.prefilter
-        };
-        pf.candidates(text, &mut c);
-        c.iter().collect()
-    }
-
     /// Finds the indicators of one ad. `entities` are the ad's entities (the detectors read
     /// money amounts, phones and ages from them). Hits come back ordered by catalogue index.
     pub fn find(&self, original: &str, norm: &Normalized, entities: &[Entity]) -> Vec<Hit> {
         let n = self.catalogue.defs.len();
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
         let views = [
+            (&self.set, &self.patterns, norm.text().as_bytes(), false),
             (
-                &self.prefilter,
-                &self.patterns,
-                norm.text().as_bytes(),
-                false,
-            ),
-            (
-                &self.folded_prefilter,
+                &self.folded_set,
                 &self.folded_patterns,
                 norm.folded().as_bytes(),
                 true,
             ),
         ];
-        let mut candidates = Candidates::default();
-        for (prefilter, patterns, text, folded) in views {
+        for (set, patterns, text, folded) in views {
             if patterns.is_empty() {
                 continue;
             }
-            prefilter.candidates(text, &mut candidates);
-            for p in candidates.iter() {
+            for p in set.matches(text).iter() {
                 let (ind, re) = &patterns[p];
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
