@@ -363,6 +363,27 @@ const NUMBER_WORDS: &[(&str, u8)] = &[
 
 /// Finds phone numbers: 10 to 15 digits written as digits, number words or letters standing for
 /// digits, with up to three separator characters between groups. Linear in the input.
+/// What the phone scanner's first test needs of a byte: 1 a digit, 2 a letter that may start a
+/// number word (`zero`, `oh`, `one`, `two`, … `nine`), 3 any other ASCII letter, 0 the rest.
+static START_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            1
+        } else if matches!(b, b'z' | b'o' | b't' | b'f' | b's' | b'e' | b'n') {
+            2
+        } else if b.is_ascii_alphabetic() {
+            3
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     let b = folded.as_bytes();
     let is_alpha = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphabetic());
@@ -379,7 +400,9 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
             return None;
         }
         for (w, d) in NUMBER_WORDS {
-            if b[i..].starts_with(w.as_bytes()) {
+            // First byte first: most word starts match no number word, and a full comparison
+            // per word is a library call.
+            if w.as_bytes()[0] == c && b[i..].starts_with(w.as_bytes()) {
                 let end = i + w.len();
                 if !is_alpha(end) && (in_run || *w != "oh") {
                     return Some((*d, w.len(), true));
@@ -409,12 +432,11 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     let mut hits = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        // Cheap rejection first: a number starts with a digit or a number word.
-        // (A number word must also start a word, which `item` checks too, but later.)
-        let can_start = b[i].is_ascii_digit()
-            || (b"zotfsen".contains(&b[i]) && !(i > 0 && b[i - 1].is_ascii_alphabetic()));
-        let at_start = i == 0 || !(b[i - 1].is_ascii_digit());
-        if !can_start || !at_start {
+        // Cheap rejection first, without a branch per byte: a number starts with a digit not
+        // after a digit, or with a number word's first letter at the start of a word.
+        let prev = if i > 0 { START_CLASS[b[i - 1] as usize] } else { 0 };
+        let class = START_CLASS[b[i] as usize];
+        if !((class == 1) & (prev != 1) | (class == 2) & (prev == 0)) {
             i += 1;
             continue;
         }
