@@ -151,16 +151,22 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     out.text_map.clear();
     let mut joined = std::mem::take(&mut out.out);
     joined.clear();
-    // A run starts with a single letter and a separator: test the separator first (cheap, and
-    // rarely true), then the run.
-    let spaced = units
-        .windows(2)
-        .enumerate()
-        .any(|(i, w)| SPACED_SEPARATORS.contains(&w[1].c) && spaced_run(&units, i).is_some());
+    // A run starts with a one-letter token and a separator: test that first (cheap, and rarely
+    // true), then the run.
+    let spaced = units.windows(2).enumerate().any(|(i, w)| {
+        is_spaced_separator(w[1].c)
+            && w[0].c.is_alphanumeric()
+            && (i == 0 || !units[i - 1].c.is_alphanumeric())
+            && spaced_run(&units, i).is_some()
+    });
     out.text_is_folded = false;
     if spaced {
         join_spaced(&units, &mut joined);
-    } else if units.iter().any(|u| leet(u.c).is_some()) {
+    } else if units.windows(2).any(|w| {
+        // `undo_leet` only changes a leet character next to a Latin letter.
+        (leet(w[0].c).is_some() && w[1].c.is_ascii_alphabetic())
+            || (leet(w[1].c).is_some() && w[0].c.is_ascii_alphabetic())
+    }) {
         joined.extend_from_slice(&units);
     } else {
         out.text_is_folded = true;
@@ -196,7 +202,9 @@ fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
     map.clear();
     if units.iter().all(|u| u.c.is_ascii()) {
         // One byte per unit: plain extends, which the compiler vectorises.
-        s.extend(units.iter().map(|u| u.c));
+        let mut bytes = std::mem::take(s).into_bytes();
+        bytes.extend(units.iter().map(|u| u.c as u8));
+        *s = String::from_utf8(bytes).unwrap_or_default();
         map.start.extend(units.iter().map(|u| u.start));
         map.end.extend(units.iter().map(|u| u.end));
         return;
@@ -320,6 +328,8 @@ fn fold(input: &str, units: &mut Vec<Unit>) {
                     }
                     f.ascii(b, src);
                 }
+                // Printable and not a tag bracket (most bytes): the short path of `ascii`.
+                b'!'..=b'=' | b'?'..=b'~' => f.push(b.to_ascii_lowercase() as char, 0, src),
                 _ => f.ascii(b, src),
             }
             i += 1;
@@ -596,7 +606,10 @@ fn confusable(c: char) -> u8 {
 // ---------------------------------------------------------------------------------------------
 // The de-obfuscated view
 
-const SPACED_SEPARATORS: &[char] = &[' ', '.', '-', '_', '*', '/', '|', '+', '~'];
+/// The separators of spaced-out letters (a `match`, which compiles to a bit test).
+fn is_spaced_separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|' | '+' | '~')
+}
 
 /// Joins letters spelled out one by one (`w h a t s a p p`, `J.O.B.S`, `w-h-a-t`, `G.F.E.`):
 /// single letters or digits, each followed by the same separator, the run ending at a token
@@ -633,7 +646,7 @@ fn spaced_run(units: &[Unit], i: usize) -> Option<(usize, bool)> {
         return None;
     }
     let sep = units.get(i + 1)?.c;
-    if !SPACED_SEPARATORS.contains(&sep) {
+    if !is_spaced_separator(sep) {
         return None;
     }
     // Count single alphanumerics separated by `sep`.
