@@ -128,18 +128,21 @@ pub fn normalize(input: &str) -> Normalized {
 pub fn normalize_into(input: &str, out: &mut Normalized) {
     let mut units = std::mem::take(&mut out.units);
     units.clear();
-    fold(input, &mut units);
+    let special = fold(input, &mut units);
     // Decoding and de-obfuscating can each make work for the other (`&#x432;` decodes to a
     // look-alike; `&аmp;` becomes an entity once its Cyrillic `а` is mapped): repeat to a
     // fixpoint, which idempotence needs. Each round shortens the text, so it ends. Most ads
-    // have no look-alike letters: then the mapping pass is skipped (it would change nothing).
-    loop {
-        decode_entities(&mut units);
-        if units.iter().any(|u| u.alt != 0) && for_each_word(&mut units, map_confusables) {
-            units.retain(|u| u.c != REMOVED);
-        }
-        if !decode_entities(&mut units) {
-            break;
+    // have no look-alike letters: then the mapping pass is skipped (it would change nothing);
+    // with no `&` either, neither pass has anything to do.
+    if special {
+        loop {
+            decode_entities(&mut units);
+            if units.iter().any(|u| u.alt != 0) && for_each_word(&mut units, map_confusables) {
+                units.retain(|u| u.c != REMOVED);
+            }
+            if !decode_entities(&mut units) {
+                break;
+            }
         }
     }
     emit(&units, &mut out.folded, &mut out.folded_map);
@@ -151,22 +154,27 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     out.text_map.clear();
     let mut joined = std::mem::take(&mut out.out);
     joined.clear();
-    // A run starts with a one-letter token and a separator: test that first (cheap, and rarely
-    // true), then the run.
-    let spaced = units.windows(2).enumerate().any(|(i, w)| {
-        is_spaced_separator(w[1].c)
-            && w[0].c.is_alphanumeric()
+    // One pass for both questions. A spaced run starts with a one-letter token and a
+    // separator: test that first (cheap, and rarely true), then the run. `undo_leet` only
+    // changes a leet character after a Latin letter, or a `0` before one (`0nly`).
+    let (mut spaced, mut leety) = (false, false);
+    for (i, w) in units.windows(2).enumerate() {
+        let (a, b) = (w[0].c, w[1].c);
+        leety |= (leet(b).is_some() && a.is_ascii_alphabetic())
+            || (a == '0' && b.is_ascii_alphabetic());
+        if is_spaced_separator(b)
+            && a.is_alphanumeric()
             && (i == 0 || !units[i - 1].c.is_alphanumeric())
             && spaced_run(&units, i).is_some()
-    });
+        {
+            spaced = true;
+            break;
+        }
+    }
     out.text_is_folded = false;
     if spaced {
         join_spaced(&units, &mut joined);
-    } else if units.windows(2).any(|w| {
-        // `undo_leet` only changes a leet character next to a Latin letter.
-        (leet(w[0].c).is_some() && w[1].c.is_ascii_alphabetic())
-            || (leet(w[1].c).is_some() && w[0].c.is_ascii_alphabetic())
-    }) {
+    } else if leety {
         joined.extend_from_slice(&units);
     } else {
         out.text_is_folded = true;
@@ -222,6 +230,9 @@ fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
 struct Folder<'a> {
     units: &'a mut Vec<Unit>,
     pending_space: Option<(u32, u32)>,
+    /// Whether an `&` or a look-alike letter was pushed (else there is nothing to decode or
+    /// map, and those passes are skipped).
+    special: bool,
 }
 
 impl Folder<'_> {
@@ -245,6 +256,7 @@ impl Folder<'_> {
                 end: sp.1,
             });
         }
+        self.special |= (c == '&') | (alt != 0);
         self.units.push(Unit {
             c,
             alt,
@@ -308,11 +320,13 @@ impl Folder<'_> {
     }
 }
 
-fn fold(input: &str, units: &mut Vec<Unit>) {
+/// Folds `input` into `units`; whether any `&` or look-alike letter is among them.
+fn fold(input: &str, units: &mut Vec<Unit>) -> bool {
     let bytes = input.as_bytes();
     let mut f = Folder {
         units,
         pending_space: None,
+        special: false,
     };
     let mut i = 0;
     while i < bytes.len() {
@@ -341,6 +355,7 @@ fn fold(input: &str, units: &mut Vec<Unit>) {
             i = end;
         }
     }
+    f.special
 }
 
 /// Format characters that only hide things: zero-width spaces and joiners, bidi controls, soft
@@ -406,6 +421,7 @@ fn decode_entities(units: &mut Vec<Unit>) -> bool {
                     let mut f = Folder {
                         units: &mut out,
                         pending_space: None,
+                        special: false,
                     };
                     f.char(c, src);
                     if let Some(sp) = f.pending_space {
