@@ -434,7 +434,11 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     while i < b.len() {
         // Cheap rejection first, without a branch per byte: a number starts with a digit not
         // after a digit, or with a number word's first letter at the start of a word.
-        let prev = if i > 0 { START_CLASS[b[i - 1] as usize] } else { 0 };
+        let prev = if i > 0 {
+            START_CLASS[b[i - 1] as usize]
+        } else {
+            0
+        };
         let class = START_CLASS[b[i] as usize];
         if !((class == 1) & (prev != 1) | (class == 2) & (prev == 0)) {
             i += 1;

@@ -126,9 +126,24 @@ pub fn normalize(input: &str) -> Normalized {
 
 /// Normalise `input` into `out`, reusing its buffers.
 pub fn normalize_into(input: &str, out: &mut Normalized) {
+    normalize_with(input, out, Passes::SkipIdle);
+}
+
+/// Which passes [`normalize_with`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Passes {
+    /// Skip the passes that the cheap pre-checks show cannot change the ad (the scoring path).
+    SkipIdle,
+    /// Run every pass on every ad: the plain definition, which tests compare the fast path to.
+    #[cfg(test)]
+    All,
+}
+
+fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
+    let all = passes != Passes::SkipIdle;
     let mut units = std::mem::take(&mut out.units);
     units.clear();
-    let special = fold(input, &mut units);
+    let special = fold(input, &mut units) || all;
     // Decoding and de-obfuscating can each make work for the other (`&#x432;` decodes to a
     // look-alike; `&аmp;` becomes an entity once its Cyrillic `а` is mapped): repeat to a
     // fixpoint, which idempotence needs. Each round shortens the text, so it ends. Most ads
@@ -160,8 +175,8 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
     let (mut spaced, mut leety) = (false, false);
     for (i, w) in units.windows(2).enumerate() {
         let (a, b) = (w[0].c, w[1].c);
-        leety |= (leet(b).is_some() && a.is_ascii_alphabetic())
-            || (a == '0' && b.is_ascii_alphabetic());
+        leety |=
+            (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic());
         if is_spaced_separator(b)
             && a.is_alphanumeric()
             && (i == 0 || !units[i - 1].c.is_alphanumeric())
@@ -172,7 +187,7 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
         }
     }
     out.text_is_folded = false;
-    if spaced {
+    if spaced || all {
         join_spaced(&units, &mut joined);
     } else if leety {
         joined.extend_from_slice(&units);
@@ -186,7 +201,7 @@ pub fn normalize_into(input: &str, out: &mut Normalized) {
                 let mapped = map_confusables(w);
                 undo_leet(w) | mapped
             });
-            if first && !changed && !spaced {
+            if first && !changed && !spaced && !all {
                 out.text_is_folded = true;
                 break;
             }
@@ -831,6 +846,56 @@ mod tests {
         assert_eq!(text("$2,000 weekly at 5pm"), "$2,000 weekly at 5pm");
         assert_eq!(text("mail john3doe@mail.com"), "mail johnedoe@mail.com");
         assert_eq!(text("a b c"), "a b c");
+    }
+
+    /// The fast path (passes skipped when pre-checks say they would change nothing) gives the
+    /// same views and offsets as running every pass.
+    fn assert_same_as_all_passes(s: &str) {
+        let (mut fast, mut all) = (Normalized::default(), Normalized::default());
+        normalize_with(s, &mut fast, Passes::SkipIdle);
+        normalize_with(s, &mut all, Passes::All);
+        assert_eq!(fast.folded(), all.folded(), "{s:?}");
+        assert_eq!(fast.text(), all.text(), "{s:?}");
+        for i in 0..fast.text().len() {
+            assert_eq!(
+                fast.text_to_original(i..i + 1),
+                all.text_to_original(i..i + 1),
+                "{s:?}"
+            );
+        }
+        for i in 0..fast.folded().len() {
+            let r = i..i + 1;
+            assert_eq!(
+                fast.folded_to_original(r.clone()),
+                all.folded_to_original(r),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn skipping_idle_passes_changes_nothing() {
+        for s in [
+            "plain ad, 5 years, $2,000 / week, R&D and Q&A",
+            "p@ssp0rt w h a t s a p p 0nly eur0 covid19 1st &qu0t; &amp;lt;b&gt;",
+            "pа\u{200B}ssport работа J.O.B.S n e w  i n  t o w n &#x432;ork",
+        ] {
+            assert_same_as_all_passes(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn skipping_idle_passes_changes_nothing_on_random_text(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "b", "o", "p", "s", "w", "x", "0", "1", "3", "4", "5", "7", "9", "!", "@",
+                "$", "&", ";", "#", ".", "-", " ", "  ", "\n", "<b>", "</i>", "&amp;", "&#x432;",
+                "&qu", "0t;", "а", "о", "р", "е", "Α", "é", "\u{301}", "\u{200B}", "ｗ", "ﬁ",
+                "w h a t", "p@ss", "0nly", "eur0", "ё", "ӏ", "һ", "A", "Z",
+            ]), 0..40)
+        ) {
+            assert_same_as_all_passes(&parts.concat());
+        }
     }
 
     #[test]
