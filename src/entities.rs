@@ -361,8 +361,6 @@ const NUMBER_WORDS: &[(&str, u8)] = &[
     ("nine", b'9'),
 ];
 
-/// Finds phone numbers: 10 to 15 digits written as digits, number words or letters standing for
-/// digits, with up to three separator characters between groups. Linear in the input.
 /// What the phone scanner's first test needs of a byte: 1 a digit, 2 a letter that may start a
 /// number word (`zero`, `oh`, `one`, `two`, … `nine`), 3 any other ASCII letter, 0 the rest.
 static START_CLASS: [u8; 256] = {
@@ -384,6 +382,8 @@ static START_CLASS: [u8; 256] = {
     t
 };
 
+/// Finds phone numbers: 10 to 15 digits written as digits, number words or letters standing for
+/// digits, with up to three separator characters between groups. Linear in the input.
 pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
     let b = folded.as_bytes();
     let is_alpha = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphabetic());

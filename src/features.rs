@@ -42,6 +42,8 @@ pub struct TextVectorizer {
 }
 
 impl TextVectorizer {
+    /// Token ids in `spec` must lie in the vocabulary (`Screener::new` checks): unigram
+    /// columns are a vector indexed by token id.
     pub fn new(spec: &TextFeatures) -> Self {
         let mut index = FxHashMap::default();
         let mut unigrams = Vec::new();

@@ -206,8 +206,12 @@ fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
                 break;
             }
             first = false;
+            let before = joined.len();
             joined.retain(|u| u.c != REMOVED);
-            if !decode_entities(&mut joined) {
+            // A removed mark can bring a leet character next to a letter (`ё4` → `e4`):
+            // another round maps it, as a second normalisation would (idempotence).
+            let removed = joined.len() != before;
+            if !decode_entities(&mut joined) && !removed {
                 break;
             }
         }
@@ -358,7 +362,7 @@ fn fold(input: &str, units: &mut Vec<Unit>) -> bool {
                     f.ascii(b, src);
                 }
                 // Printable and not a tag bracket (most bytes): the short path of `ascii`.
-                b'!'..=b'=' | b'?'..=b'~' => f.push(b.to_ascii_lowercase() as char, 0, src),
+                b'!'..=b';' | b'=' | b'?'..=b'~' => f.push(b.to_ascii_lowercase() as char, 0, src),
                 _ => f.ascii(b, src),
             }
             i += 1;

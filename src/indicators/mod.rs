@@ -71,13 +71,31 @@ pub enum Detector {
     AnonymousEmployer,
 }
 
+/// An organisation's name in the original text: `Job title - Acme Ltd,` on a line, or capitalised
+/// words ending in a kind of organisation (`Riverside Community Hospital`).
+const ORG_NAME: &str = r"(?m)^[^\n]{3,80} (?:-|–|—|\||@|at) (?:The )?[A-Z][A-Za-z&'\-]+(?: [A-Z][A-Za-z&'\-]+)*(?:,|$)|\b[A-Z][A-Za-z&'\-]+(?: (?:[A-Z][A-Za-z&'\-]+|of|and|&))* (?:Inn|Pub|Freight|Steel|Hospital|School|University|College|Council|Clinic|Hotel|Restaurant|Bank|Farms?|Resort|Group|Foundation|Trust|Centre|Center|Academy|Services|Solutions|Systems|Technologies|Industries|Construction|Logistics|Agency|Grocers|Daycare|Store|Stores|Company|Corporation|Partners|Associates|Institute|Authority|Ministry|Department|Museum|Library|Church|Society|Association|Cooperative|Co-op|Bakery|Cafe|Café|Pharmacy|Dental|Medical|Health|Healthcare|Care|Studios?|Labs?|Motors|Airlines?|Airways|Shipping|Mining|Energy|Foods?|Brewery|Winery|Market|Supermarket|Mall|Salon|Spa|Gym|Fitness)\b";
+
+/// [`ORG_NAME`] with its two Unicode word boundaries written as the characters around them
+/// (`\b[A-Z]` → `(?:^|[^\w])[A-Z]`, `…)\b` at the end → `…)(?:[^\w]|$)`): the same texts match
+/// (only `is_match` is asked), but the lazy DFA can run it on non-ASCII text, where a Unicode
+/// `\b` makes the search fall back to the much slower PikeVM.
+fn org_name_for_dfa() -> Result<String> {
+    let bad = || Error::Catalogue("anonymous_employer: organisation pattern changed shape".into());
+    let (head, tail) = ORG_NAME.split_once(r"|\b[A-Z]").ok_or_else(bad)?;
+    let tail = tail.strip_suffix(r")\b").ok_or_else(bad)?;
+    Ok(format!(r"{head}|(?:^|[^\w])[A-Z]{tail})(?:[^\w]|$)"))
+}
+
 /// Fixed patterns of the built-in detectors.
 #[derive(Debug, Clone)]
 struct DetectorPatterns {
     time_range: Regex,
     job_context: Regex,
     org_folded: Regex,
+    /// Organisation names in the original text ([`org_name_for_dfa`]); `org_original_ascii`
+    /// is [`ORG_NAME`] with ASCII classes, for ASCII ads.
     org_original: Regex,
+    org_original_ascii: Regex,
 }
 
 impl DetectorPatterns {
@@ -99,15 +117,17 @@ impl DetectorPatterns {
                   |\b(?:license|licence|registration|reg\.?)\ (?:no\.?|number|\#)\ ?[a-z0-9\-]{4,}",
                 "anonymous_employer",
             )?,
-            org_original: RegexBuilder::new(
-                r"(?m)^[^\n]{3,80} (?:-|–|—|\||@|at) (?:The )?[A-Z][A-Za-z&'\-]+(?: [A-Z][A-Za-z&'\-]+)*(?:,|$)|\b[A-Z][A-Za-z&'\-]+(?: (?:[A-Z][A-Za-z&'\-]+|of|and|&))* (?:Inn|Pub|Freight|Steel|Hospital|School|University|College|Council|Clinic|Hotel|Restaurant|Bank|Farms?|Resort|Group|Foundation|Trust|Centre|Center|Academy|Services|Solutions|Systems|Technologies|Industries|Construction|Logistics|Agency|Grocers|Daycare|Store|Stores|Company|Corporation|Partners|Associates|Institute|Authority|Ministry|Department|Museum|Library|Church|Society|Association|Cooperative|Co-op|Bakery|Cafe|Café|Pharmacy|Dental|Medical|Health|Healthcare|Care|Studios?|Labs?|Motors|Airlines?|Airways|Shipping|Mining|Energy|Foods?|Brewery|Winery|Market|Supermarket|Mall|Salon|Spa|Gym|Fitness)\b",
-            )
-            // ASCII word boundaries: with Unicode ones the lazy DFA gives up on non-ASCII text
-            // and the search falls back to the much slower PikeVM.
-            .unicode(false)
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
+            org_original: RegexBuilder::new(&org_name_for_dfa()?)
+                .size_limit(1 << 24)
+                .build()
+                .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
+            // On ASCII text, Unicode and ASCII boundaries and classes agree; the ASCII automaton
+            // is much smaller, and faster.
+            org_original_ascii: RegexBuilder::new(ORG_NAME)
+                .unicode(false)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
         })
     }
 }
@@ -370,6 +390,15 @@ impl IndicatorEngine {
             .collect()
     }
 
+    fn org_in_original(&self, original: &str) -> bool {
+        let re = if original.is_ascii() {
+            &self.detectors.org_original_ascii
+        } else {
+            &self.detectors.org_original
+        };
+        re.is_match(original.as_bytes())
+    }
+
     fn excluded(&self, ind: usize, text: &[u8], r: Range<usize>) -> bool {
         let ex = &self.excludes[ind];
         if ex.is_empty() {
@@ -414,7 +443,7 @@ impl IndicatorEngine {
                 && original.len() >= ANONYMOUS_MIN_BYTES
                 && self.detectors.job_context.is_match(norm.text().as_bytes())
                 && !self.detectors.org_folded.is_match(folded)
-                && !self.detectors.org_original.is_match(original.as_bytes());
+                && !self.org_in_original(original);
             if anonymous {
                 // The evidence of an absence: how the ad can be reached instead (its contact
                 // details), else its first line.
@@ -556,6 +585,30 @@ mod tests {
             !ids("Youth football coach wanted for young team").contains(&"youth_language".into())
         );
         assert!(ids("young fresh girl, incall only").contains(&"youth_language".into()));
+    }
+
+    #[test]
+    fn org_names_match_as_the_unicode_pattern_does() {
+        let engine = IndicatorEngine::new(Catalogue::builtin().unwrap()).unwrap();
+        let unicode = regex::Regex::new(ORG_NAME).unwrap();
+        for text in [
+            "Work at Joe's Café today",
+            "Joe's Cafés",
+            "éGrand Hotel",
+            "Grand Hotelé",
+            "Стабильная работа с хорошей зарплатой и жильём - Acme,",
+            "日 - Acme,",
+            "Cleaner wanted - Acme Cleaning,",
+            "Cooks needed at Riverside Community Hospital",
+            "Riverside_Community Hospital",
+            "staff wanted, good pay, call now",
+        ] {
+            assert_eq!(
+                engine.org_in_original(text),
+                unicode.is_match(text),
+                "{text}"
+            );
+        }
     }
 
     #[test]
