@@ -169,19 +169,14 @@ fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
     out.text_map.clear();
     let mut joined = std::mem::take(&mut out.out);
     joined.clear();
-    // One pass for both questions. A spaced run starts with a one-letter token and a
-    // separator: test that first (cheap, and rarely true), then the run. `undo_leet` only
-    // changes a leet character after a Latin letter, or a `0` before one (`0nly`).
+    // One pass for both questions. `undo_leet` only changes a leet character after a Latin
+    // letter, or a `0` before one (`0nly`).
     let (mut spaced, mut leety) = (false, false);
     for (i, w) in units.windows(2).enumerate() {
         let (a, b) = (w[0].c, w[1].c);
         leety |=
             (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic());
-        if is_spaced_separator(b)
-            && a.is_alphanumeric()
-            && (i == 0 || !units[i - 1].c.is_alphanumeric())
-            && spaced_run(&units, i).is_some()
-        {
+        if spaced_run(&units, i).is_some() {
             spaced = true;
             break;
         }
@@ -656,10 +651,9 @@ fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
     let mut i = 0;
     while i < units.len() {
         if let Some((j, keep_gaps)) = spaced_run(units, i) {
-            let gap = |k: usize| units[k].c == ' ' && units[k].end - units[k].start >= 2;
             out.push(units[i]);
             for k in (i + 1..j).step_by(2) {
-                if keep_gaps && gap(k) {
+                if keep_gaps && is_wide_gap(&units[k]) {
                     out.push(units[k]);
                 }
                 out.push(units[k + 1]);
@@ -673,15 +667,18 @@ fn join_spaced(units: &[Unit], out: &mut Vec<Unit>) {
 }
 
 /// The spaced-out run of single letters starting at unit `i`, if one does: the index of its last
-/// letter, and whether the wider gaps in it separate words (see [`join_spaced`]).
+/// letter, and whether the wider gaps in it separate words (see [`join_spaced`]). Called at
+/// every unit of every ad, so it is always inlined and its rarely true test — a separator after
+/// unit `i` — comes first (a plain `#[inline]` measured 8% slower normalisation).
+#[inline(always)]
 fn spaced_run(units: &[Unit], i: usize) -> Option<(usize, bool)> {
+    let sep = units.get(i + 1)?.c;
+    if !is_spaced_separator(sep) {
+        return None;
+    }
     let is_alnum = |i: usize| units.get(i).is_some_and(|u| u.c.is_alphanumeric());
     let starts_token = i == 0 || !is_alnum(i - 1);
     if !(starts_token && is_alnum(i) && !is_alnum(i + 1)) {
-        return None;
-    }
-    let sep = units.get(i + 1)?.c;
-    if !is_spaced_separator(sep) {
         return None;
     }
     // Count single alphanumerics separated by `sep`.
@@ -695,12 +692,11 @@ fn spaced_run(units: &[Unit], i: usize) -> Option<(usize, bool)> {
     if n < min {
         return None;
     }
-    let gap = |k: usize| sep == ' ' && units[k].end - units[k].start >= 2;
     // Word lengths between gaps: keep the gaps only if no word is a single letter.
     let mut len = 1;
     let mut ok = true;
     for k in (i + 1..j).step_by(2) {
-        if gap(k) {
+        if is_wide_gap(&units[k]) {
             ok &= len >= 2;
             len = 0;
         }
@@ -708,6 +704,12 @@ fn spaced_run(units: &[Unit], i: usize) -> Option<(usize, bool)> {
     }
     ok &= len >= 2;
     Some((j, ok))
+}
+
+/// A space that stands for two or more spaces of the original: between spaced-out letters, a
+/// word break (`n e w  i n`).
+fn is_wide_gap(u: &Unit) -> bool {
+    u.c == ' ' && u.end - u.start >= 2
 }
 
 /// Applies `f` to each space-separated word; whether any call changed its word.
