@@ -400,9 +400,7 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
             return None;
         }
         for (w, d) in NUMBER_WORDS {
-            // First byte first: most word starts match no number word, and a full comparison
-            // per word is a library call.
-            if w.as_bytes()[0] == c && b[i..].starts_with(w.as_bytes()) {
+            if b[i..].starts_with(w.as_bytes()) {
                 let end = i + w.len();
                 if !is_alpha(end) && (in_run || *w != "oh") {
                     return Some((*d, w.len(), true));
