@@ -86,6 +86,13 @@ pub struct Normalized {
     /// The text view equals the folded view (nothing was spaced out or written in leetspeak,
     /// the common case): `text` and `text_map` are then left empty rather than copied.
     text_is_folded: bool,
+    work: Work,
+}
+
+/// The working buffers of one normalisation (16 bytes per character): needed only while
+/// normalising, so a batch of ads shares one set rather than keeping one per ad.
+#[derive(Debug, Default, Clone)]
+pub struct Work {
     units: Vec<Unit>,
     out: Vec<Unit>,
 }
@@ -126,7 +133,14 @@ pub fn normalize(input: &str) -> Normalized {
 
 /// Normalise `input` into `out`, reusing its buffers.
 pub fn normalize_into(input: &str, out: &mut Normalized) {
-    normalize_with(input, out, Passes::SkipIdle);
+    let mut work = std::mem::take(&mut out.work);
+    normalize_with(input, out, &mut work, Passes::SkipIdle);
+    out.work = work;
+}
+
+/// [`normalize_into`] with working buffers kept apart from `out`, for batches.
+pub fn normalize_into_with(input: &str, out: &mut Normalized, work: &mut Work) {
+    normalize_with(input, out, work, Passes::SkipIdle);
 }
 
 /// Which passes [`normalize_with`] runs.
@@ -139,9 +153,9 @@ enum Passes {
     All,
 }
 
-fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
+fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Passes) {
     let all = passes != Passes::SkipIdle;
-    let mut units = std::mem::take(&mut out.units);
+    let mut units = std::mem::take(&mut work.units);
     units.clear();
     let special = fold(input, &mut units) || all;
     // Decoding and de-obfuscating can each make work for the other (`&#x432;` decodes to a
@@ -167,7 +181,7 @@ fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
     // not either (most ads), the text view is the folded view and is not copied.
     out.text.clear();
     out.text_map.clear();
-    let mut joined = std::mem::take(&mut out.out);
+    let mut joined = std::mem::take(&mut work.out);
     joined.clear();
     // One pass for both questions. `undo_leet` only changes a leet character after a Latin
     // letter, or a `0` before one (`0nly`).
@@ -214,8 +228,8 @@ fn normalize_with(input: &str, out: &mut Normalized, passes: Passes) {
     if !out.text_is_folded {
         emit(&joined, &mut out.text, &mut out.text_map);
     }
-    out.units = units;
-    out.out = joined;
+    work.units = units;
+    work.out = joined;
 }
 
 /// Writes units as a string and its offset map.
@@ -858,8 +872,8 @@ mod tests {
     /// same views and offsets as running every pass.
     fn assert_same_as_all_passes(s: &str) {
         let (mut fast, mut all) = (Normalized::default(), Normalized::default());
-        normalize_with(s, &mut fast, Passes::SkipIdle);
-        normalize_with(s, &mut all, Passes::All);
+        normalize_with(s, &mut fast, &mut Work::default(), Passes::SkipIdle);
+        normalize_with(s, &mut all, &mut Work::default(), Passes::All);
         assert_eq!(fast.folded(), all.folded(), "{s:?}");
         assert_eq!(fast.text(), all.text(), "{s:?}");
         for i in 0..fast.text().len() {

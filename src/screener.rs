@@ -12,13 +12,16 @@ use crate::error::{Error, Result};
 use crate::features::{MetaFeatures, TextVectorizer};
 use crate::indicators::{Catalogue, Hit, IndicatorEngine};
 use crate::model::ModelBody;
-use crate::normalize::{normalize_into, Normalized};
+use crate::normalize::{normalize_into, normalize_into_with, Normalized, Work};
 use crate::tokens::WordPieceMatcher;
 
 /// Ads longer than this are screened on their first `DEFAULT_MAX_AD_BYTES` bytes and marked
 /// `truncated`: 1 MiB is ~400 times a typical ad and keeps a hostile 50 MB ad from stalling a
 /// worker.
 pub const DEFAULT_MAX_AD_BYTES: usize = 1 << 20;
+/// Ads per task of [`Screener::screen_batch`] and of `adscreen scan`: enough for each stage's
+/// tables to be reused while warm, few enough that two threads share a 2,048-ad chunk evenly.
+pub const BATCH_ADS: usize = 32;
 /// Text features listed per verdict as `terms`.
 const TERMS_PER_VERDICT: usize = 5;
 
@@ -30,13 +33,22 @@ pub struct Analyzer {
     engine: IndicatorEngine,
 }
 
-/// Per-thread buffers, reused from ad to ad so steady-state screening barely allocates.
+/// Per-thread buffers, reused from batch to batch so steady-state screening barely allocates.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    pub norm: Normalized,
-    tokens: Vec<u32>,
+    slots: Vec<Slot>,
+    work: Work,
     cols: Vec<u32>,
     vector: Vec<(u32, f32)>,
+}
+
+/// What the stages produce for one ad of a batch.
+#[derive(Debug, Default)]
+struct Slot {
+    norm: Normalized,
+    entities: Vec<Entity>,
+    hits: Vec<Hit>,
+    tokens: Vec<u32>,
 }
 
 /// What [`Analyzer::analyze`] finds in one ad.
@@ -191,23 +203,84 @@ impl Screener {
         })
     }
 
-    /// Screens many ads in parallel (rayon); verdicts come back in input order.
+    /// Screens many ads in parallel (rayon), [`BATCH_ADS`] at a time per task; verdicts come
+    /// back in input order.
     pub fn screen_batch(&self, ads: &[Ad]) -> Vec<Verdict> {
-        ads.par_iter().map(|ad| self.screen(ad)).collect()
+        let per_batch: Vec<Vec<Verdict>> = ads
+            .par_chunks(BATCH_ADS)
+            .map_init(Scratch::default, |s, batch| {
+                let refs: Vec<&Ad> = batch.iter().collect();
+                self.screen_many(&refs, s)
+            })
+            .collect();
+        per_batch.into_iter().flatten().collect()
     }
 
     /// Screens one ad with caller-owned buffers.
     pub fn screen_with(&self, ad: &Ad, s: &mut Scratch) -> Verdict {
-        let (text, truncated) = bounded(&ad.text, self.max_ad_bytes);
-        let analysis = self.analyzer.analyze(text, &mut s.norm);
-        s.tokens.clear();
-        self.tokens.encode_into(s.norm.text(), &mut s.tokens);
-        s.vector.clear();
-        self.text.vectorize(&s.tokens, &mut s.cols, &mut s.vector);
+        let mut v = self.screen_many(&[ad], s);
+        v.pop()
+            .unwrap_or_else(|| unreachable!("one verdict per ad"))
+    }
+
+    /// Screens a batch of ads with caller-owned buffers, one stage at a time over the whole
+    /// batch: each stage's automata and tables then stay in the CPU cache from one ad to the
+    /// next, instead of being evicted by the other stages' (measured: the indicator set alone
+    /// runs 2.5 times slower when every ad goes through all stages in turn). Verdicts come back
+    /// in input order; a batch of one is [`Screener::screen_with`].
+    pub fn screen_many(&self, ads: &[&Ad], s: &mut Scratch) -> Vec<Verdict> {
+        if s.slots.len() < ads.len() {
+            s.slots.resize_with(ads.len(), Slot::default);
+        }
+        let texts: Vec<(&str, bool)> = ads
+            .iter()
+            .map(|ad| bounded(&ad.text, self.max_ad_bytes))
+            .collect();
+        let slots = &mut s.slots[..ads.len()];
+        for (&(text, _), slot) in texts.iter().zip(slots.iter_mut()) {
+            normalize_into_with(text, &mut slot.norm, &mut s.work);
+        }
+        for (&(text, _), slot) in texts.iter().zip(slots.iter_mut()) {
+            slot.entities = self.analyzer.entities.extract(text, &slot.norm);
+        }
+        let engine = &self.analyzer.engine;
+        let matched: Vec<_> = slots
+            .iter()
+            .map(|slot| engine.matching_patterns(&slot.norm))
+            .collect();
+        for ((&(text, _), slot), matched) in texts.iter().zip(slots.iter_mut()).zip(&matched) {
+            slot.hits = engine.find_with(text, &slot.norm, &slot.entities, matched);
+        }
+        for slot in slots.iter_mut() {
+            slot.tokens.clear();
+            self.tokens.encode_into(slot.norm.text(), &mut slot.tokens);
+        }
+        let (cols, vector) = (&mut s.cols, &mut s.vector);
+        ads.iter()
+            .zip(&texts)
+            .zip(slots.iter_mut())
+            .map(|((ad, &(text, truncated)), slot)| {
+                self.verdict(ad, text, truncated, slot, cols, vector)
+            })
+            .collect()
+    }
+
+    /// The last stage: features, score and the verdict with its evidence.
+    fn verdict(
+        &self,
+        ad: &Ad,
+        text: &str,
+        truncated: bool,
+        slot: &mut Slot,
+        cols: &mut Vec<u32>,
+        vector: &mut Vec<(u32, f32)>,
+    ) -> Verdict {
+        vector.clear();
+        self.text.vectorize(&slot.tokens, cols, vector);
 
         let mut logit = self.intercept;
         let mut terms: Vec<(f64, u32)> = Vec::new();
-        for &(c, v) in &s.vector {
+        for &(c, v) in vector.iter() {
             let contribution = f64::from(self.text_weights[c as usize] * v);
             logit += contribution;
             if contribution > 0.0 {
@@ -218,8 +291,9 @@ impl Screener {
             logit += f64::from(self.meta_weights[c as usize]);
         }
         let defs = self.analyzer.catalogue().indicators();
-        let mut indicators = Vec::with_capacity(analysis.hits.len());
-        for h in &analysis.hits {
+        let hits = &slot.hits;
+        let mut indicators = Vec::with_capacity(hits.len());
+        for h in hits {
             let (weight, weight_source) = self.indicator_weights[h.indicator];
             logit += weight;
             let d = &defs[h.indicator];
@@ -242,11 +316,9 @@ impl Screener {
         let score = sigmoid(logit);
         let minor = self
             .minor_cue
-            .is_some_and(|m| analysis.hits.iter().any(|h| h.indicator == m));
+            .is_some_and(|m| hits.iter().any(|h| h.indicator == m));
         let amp = Amp::from_columns(
-            analysis
-                .hits
-                .iter()
+            hits.iter()
                 .filter_map(|h| self.columns[h.indicator].as_ref()),
             minor,
         );
@@ -276,7 +348,7 @@ impl Screener {
                 Band::Low
             },
             indicators,
-            entities: analysis.entities,
+            entities: std::mem::take(&mut slot.entities),
             amp,
             terms,
             truncated,

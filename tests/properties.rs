@@ -227,4 +227,35 @@ proptest! {
     fn screen_adversarial(s in adversarial()) {
         check_screen(&s)?;
     }
+
+    /// A batch shares buffers across its ads (stage by stage): nothing may leak from one ad
+    /// into the next, so a batch gives each ad the verdict it gets alone.
+    #[test]
+    fn batch_equals_one_at_a_time(texts in proptest::collection::vec(adversarial(), 1..80)) {
+        check_batch(&texts)?;
+    }
+}
+
+fn check_batch(texts: &[String]) -> Result<(), TestCaseError> {
+    let ads: Vec<Ad> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Ad::new(format!("ad-{i}"), t.as_str()))
+        .collect();
+    // Two batches through one set of buffers (the second reuses what the first left), and
+    // the parallel entry point.
+    let refs: Vec<&Ad> = ads.iter().collect();
+    let (first, second) = refs.split_at(refs.len() / 2);
+    let mut scratch = adscreen::screener::Scratch::default();
+    let mut reused = screener().screen_many(first, &mut scratch);
+    reused.extend(screener().screen_many(second, &mut scratch));
+    let parallel = screener().screen_batch(&ads);
+    prop_assert_eq!(reused.len(), ads.len());
+    prop_assert_eq!(parallel.len(), ads.len());
+    for ((ad, a), b) in ads.iter().zip(&reused).zip(&parallel) {
+        let alone = screener().screen_with(ad, &mut adscreen::screener::Scratch::default());
+        prop_assert_eq!(a, &alone, "{:?}", ad.text);
+        prop_assert_eq!(b, &alone, "{:?}", ad.text);
+    }
+    Ok(())
 }

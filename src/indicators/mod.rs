@@ -326,22 +326,39 @@ impl IndicatorEngine {
     /// Finds the indicators of one ad. `entities` are the ad's entities (the detectors read
     /// money amounts, phones and ages from them). Hits come back ordered by catalogue index.
     pub fn find(&self, original: &str, norm: &Normalized, entities: &[Entity]) -> Vec<Hit> {
+        let matched = self.matching_patterns(norm);
+        self.find_with(original, norm, entities, &matched)
+    }
+
+    /// Which patterns match anywhere in the ad: the first step of [`IndicatorEngine::find`],
+    /// separate so a batch can run it over every ad before the rest (its automaton then stays
+    /// in the CPU cache).
+    pub fn matching_patterns(&self, norm: &Normalized) -> [regex::bytes::SetMatches; 2] {
+        [
+            self.set.matches(norm.text().as_bytes()),
+            self.folded_set.matches(norm.folded().as_bytes()),
+        ]
+    }
+
+    /// [`IndicatorEngine::find`] given [`IndicatorEngine::matching_patterns`] of the same ad.
+    pub fn find_with(
+        &self,
+        original: &str,
+        norm: &Normalized,
+        entities: &[Entity],
+        matched: &[regex::bytes::SetMatches; 2],
+    ) -> Vec<Hit> {
         let n = self.catalogue.defs.len();
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
         let views = [
-            (&self.set, &self.patterns, norm.text().as_bytes(), false),
-            (
-                &self.folded_set,
-                &self.folded_patterns,
-                norm.folded().as_bytes(),
-                true,
-            ),
+            (&self.patterns, norm.text().as_bytes(), false),
+            (&self.folded_patterns, norm.folded().as_bytes(), true),
         ];
-        for (set, patterns, text, folded) in views {
+        for ((patterns, text, folded), matched) in views.into_iter().zip(matched) {
             if patterns.is_empty() {
                 continue;
             }
-            for p in set.matches(text).iter() {
+            for p in matched.iter() {
                 let (ind, re) = &patterns[p];
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::{InputFormat, RawRecord, RecordReader, RecordSpec, VerdictWriter};
-use crate::screener::{Scratch, Screener};
+use crate::ad::Ad;
+use crate::screener::{Scratch, Screener, BATCH_ADS};
 
 /// Records per chunk handed to the pool.
 const CHUNK_RECORDS: usize = 2048;
@@ -165,25 +166,17 @@ pub fn scan(
         for chunk in rx {
             let chunk = chunk?;
             let input = names[chunk.input].as_str();
-            let outputs: Vec<(Vec<u8>, Outcome, u64)> = pool.install(|| {
+            let outputs: Vec<Vec<(Vec<u8>, Outcome, u64)>> = pool.install(|| {
                 chunk
                     .records
-                    .par_iter()
-                    .map_init(Scratch::default, |scratch, (rec, position)| {
-                        screen_record(
-                            screener,
-                            opts,
-                            input,
-                            chunk.header.as_ref(),
-                            rec,
-                            *position,
-                            scratch,
-                        )
+                    .par_chunks(BATCH_ADS)
+                    .map_init(Scratch::default, |scratch, batch| {
+                        screen_records(screener, opts, input, chunk.header.as_ref(), batch, scratch)
                     })
                     .collect()
             });
             buf.clear();
-            for (bytes, outcome, raw_len) in outputs {
+            for (bytes, outcome, raw_len) in outputs.into_iter().flatten() {
                 buf.extend_from_slice(&bytes);
                 summary.read += 1;
                 summary.bytes += raw_len;
@@ -257,31 +250,47 @@ fn raw_len(r: &RawRecord) -> usize {
     }
 }
 
-fn screen_record(
+/// Parses and screens one batch of records: one output record (verdict or error) each, in
+/// order.
+fn screen_records(
     screener: &Screener,
     opts: &ScanOptions,
     input: &str,
     header: Option<&csv::StringRecord>,
-    rec: &RawRecord,
-    position: u64,
+    batch: &[(RawRecord, u64)],
     scratch: &mut Scratch,
-) -> (Vec<u8>, Outcome, u64) {
-    let mut out = Vec::new();
-    let (id, parsed) = opts.spec.parse(&rec.body, header, position);
-    let outcome = match parsed {
-        Ok(p) => {
-            let v = screener.screen_with(&p.ad, scratch);
-            opts.writer.verdict(&v, rec.line, &mut out);
-            Outcome::Screened {
-                flagged: v.flagged,
-                truncated: v.truncated,
-            }
-        }
-        Err(e) => {
-            opts.writer
-                .error(input, rec.line, id.as_deref(), &e.to_string(), &mut out);
-            Outcome::Failed
-        }
-    };
-    (out, outcome, raw_len(rec) as u64)
+) -> Vec<(Vec<u8>, Outcome, u64)> {
+    let parsed: Vec<_> = batch
+        .iter()
+        .map(|(rec, position)| opts.spec.parse(&rec.body, header, *position))
+        .collect();
+    let ads: Vec<&Ad> = parsed
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().ok().map(|p| &p.ad))
+        .collect();
+    let mut verdicts = screener.screen_many(&ads, scratch).into_iter();
+    batch
+        .iter()
+        .zip(&parsed)
+        .map(|((rec, _), (id, p))| {
+            let mut out = Vec::new();
+            let verdict = if p.is_ok() { verdicts.next() } else { None };
+            let outcome = match (p, verdict) {
+                (Ok(_), Some(v)) => {
+                    opts.writer.verdict(&v, rec.line, &mut out);
+                    Outcome::Screened {
+                        flagged: v.flagged,
+                        truncated: v.truncated,
+                    }
+                }
+                (Err(e), _) => {
+                    opts.writer
+                        .error(input, rec.line, id.as_deref(), &e.to_string(), &mut out);
+                    Outcome::Failed
+                }
+                (Ok(_), None) => unreachable!("screen_many returns one verdict per ad"),
+            };
+            (out, outcome, raw_len(rec) as u64)
+        })
+        .collect()
 }
