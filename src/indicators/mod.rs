@@ -7,8 +7,10 @@
 //! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
 //! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
 //!
-//! All patterns are compiled once into one [`RegexSet`] (which patterns match at all, one pass)
-//! plus one [`Regex`] each, run only for the patterns the set reported, to collect spans.
+//! All patterns are compiled once into two [`RegexSet`]s (which patterns match at all: one pass
+//! each; two half-size sets build far fewer lazy-DFA states on new text than one, see
+//! [`MAX_PATTERNS_PER_SET`]) plus one [`Regex`] each, run only for the patterns a set reported,
+//! to collect spans.
 
 use std::ops::Range;
 
@@ -229,12 +231,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
-    /// All `patterns`, over the text view.
-    set: RegexSet,
+    /// All `patterns`, over the text view, in [`PatternSets`] of consecutive indicators.
+    sets: PatternSets,
     /// For each pattern of `set`: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
     /// All `folded_patterns`, over the folded view.
-    folded_set: RegexSet,
+    folded_sets: PatternSets,
     folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
@@ -254,6 +256,63 @@ fn compile(pattern: &str, id: &str) -> Result<Regex> {
         .size_limit(1 << 24)
         .build()
         .map_err(|e| Error::Catalogue(format!("{id}: bad pattern {pattern:?}: {e}")))
+}
+
+/// Most patterns per [`RegexSet`]. A set's lazy DFA builds a state for each combination of
+/// partial matches in flight, so on text it has not seen the number of states grows much
+/// faster than the number of patterns: on 4,000 new ads (`examples` in BENCHMARKS.md) the
+/// 218 built-in patterns cost 333 µs per ad in the first 1,000 ads as one set and 159 µs as two
+/// sets of about 110, 56 against 30 µs in the fourth 1,000, for 13 against 15 µs on ads seen
+/// before.
+const MAX_PATTERNS_PER_SET: usize = 128;
+
+/// The indicator of each pattern.
+fn indicator_of(patterns: &[(usize, Regex)]) -> Vec<usize> {
+    patterns.iter().map(|&(i, _)| i).collect()
+}
+
+/// One view's patterns as a few [`RegexSet`]s of consecutive patterns, each at most
+/// [`MAX_PATTERNS_PER_SET`] and as equal in size as the indicator boundaries allow (an
+/// indicator's patterns stay in one set).
+#[derive(Debug, Clone)]
+struct PatternSets {
+    /// Each set and the index of its first pattern.
+    sets: Vec<(RegexSet, usize)>,
+}
+
+impl PatternSets {
+    fn new(sources: &[&str], indicator: &[usize]) -> Result<Self> {
+        let target = sources
+            .len()
+            .div_ceil(sources.len().div_ceil(MAX_PATTERNS_PER_SET).max(1));
+        let mut sets = Vec::new();
+        let mut start = 0;
+        while start < sources.len() {
+            // Close the set at the first indicator boundary at or past the target size.
+            let mut end = (start + target).min(sources.len());
+            while end < sources.len() && indicator[end] == indicator[end - 1] {
+                end += 1;
+            }
+            let set = RegexSetBuilder::new(&sources[start..end])
+                .unicode(false)
+                .size_limit(1 << 26)
+                .dfa_size_limit(1 << 28)
+                .build()
+                .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))?;
+            sets.push((set, start));
+            start = end;
+        }
+        Ok(PatternSets { sets })
+    }
+
+    /// Indices of the patterns that match `text`, in increasing order.
+    fn matches(&self, text: &[u8]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (set, first) in &self.sets {
+            out.extend(set.matches(text).iter().map(|p| first + p));
+        }
+        out
+    }
 }
 
 impl IndicatorEngine {
@@ -279,16 +338,8 @@ impl IndicatorEngine {
                 .collect::<Result<Vec<_>>>()?;
             excludes.push(ex);
         }
-        let build_set = |sources: &[&str]| {
-            RegexSetBuilder::new(sources)
-                .unicode(false)
-                .size_limit(1 << 26)
-                .dfa_size_limit(1 << 28)
-                .build()
-                .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))
-        };
-        let set = build_set(&sources)?;
-        let folded_set = build_set(&folded_sources)?;
+        let sets = PatternSets::new(&sources, &indicator_of(&patterns))?;
+        let folded_sets = PatternSets::new(&folded_sources, &indicator_of(&folded_patterns))?;
         let requires = catalogue
             .defs
             .iter()
@@ -310,9 +361,9 @@ impl IndicatorEngine {
             escort: catalogue.index_of("escort_ad"),
             detectors: DetectorPatterns::new()?,
             catalogue,
-            set,
+            sets,
             patterns,
-            folded_set,
+            folded_sets,
             folded_patterns,
             excludes,
             requires,
@@ -330,13 +381,13 @@ impl IndicatorEngine {
         self.find_with(original, norm, entities, &matched)
     }
 
-    /// Which patterns match anywhere in the ad: the first step of [`IndicatorEngine::find`],
-    /// separate so a batch can run it over every ad before the rest (its automaton then stays
-    /// in the CPU cache).
-    pub fn matching_patterns(&self, norm: &Normalized) -> [regex::bytes::SetMatches; 2] {
+    /// Which patterns match anywhere in the ad (text view, folded view), in increasing order:
+    /// the first step of [`IndicatorEngine::find`], separate so a batch can run it over every
+    /// ad before the rest (its automata then stay in the CPU cache).
+    pub fn matching_patterns(&self, norm: &Normalized) -> [Vec<usize>; 2] {
         [
-            self.set.matches(norm.text().as_bytes()),
-            self.folded_set.matches(norm.folded().as_bytes()),
+            self.sets.matches(norm.text().as_bytes()),
+            self.folded_sets.matches(norm.folded().as_bytes()),
         ]
     }
 
@@ -346,7 +397,7 @@ impl IndicatorEngine {
         original: &str,
         norm: &Normalized,
         entities: &[Entity],
-        matched: &[regex::bytes::SetMatches; 2],
+        matched: &[Vec<usize>; 2],
     ) -> Vec<Hit> {
         let n = self.catalogue.defs.len();
         let mut evidence: Vec<Vec<Range<usize>>> = vec![Vec::new(); n];
@@ -358,7 +409,7 @@ impl IndicatorEngine {
             if patterns.is_empty() {
                 continue;
             }
-            for p in matched.iter() {
+            for &p in matched {
                 let (ind, re) = &patterns[p];
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
@@ -594,6 +645,30 @@ mod tests {
         let c = Catalogue::builtin().unwrap();
         assert!(c.len() >= 22);
         IndicatorEngine::new(c).unwrap();
+    }
+
+    #[test]
+    fn pattern_sets_split_on_indicator_boundaries_and_match_as_one_set() {
+        // 300 patterns, 7 per indicator: three sets, none splitting an indicator.
+        let sources: Vec<String> = (0..300).map(|i| format!(r"\bw{i}x\b")).collect();
+        let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let indicator: Vec<usize> = (0..300).map(|i| i / 7).collect();
+        let sets = PatternSets::new(&refs, &indicator).unwrap();
+        assert_eq!(sets.sets.len(), 3);
+        for (_, first) in &sets.sets[1..] {
+            assert_ne!(indicator[*first], indicator[first - 1]);
+        }
+        let one = RegexSetBuilder::new(&refs).build().unwrap();
+        for text in [
+            "w0x w150x w299x",
+            "w7x",
+            "nothing",
+            "w99x w100x w101x w200x",
+        ] {
+            let expected: Vec<usize> = one.matches(text.as_bytes()).iter().collect();
+            assert_eq!(sets.matches(text.as_bytes()), expected, "{text}");
+        }
+        assert!(PatternSets::new(&[], &[]).unwrap().matches(b"x").is_empty());
     }
 
     #[test]
