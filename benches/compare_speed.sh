@@ -12,7 +12,14 @@
 # `adscreen scan` reads it with 1 and 2 threads under /usr/bin/time -v (wall, peak RSS); start-up is the
 # best of 5 single-ad scans from stdin.
 #
-# Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50).
+# BIG.jsonl holds only ~221 distinct texts, and adscreen's regex automata (lazy DFAs) build their states
+# on the text they first see, so BIG shows adscreen on text it has seen before. NEW.jsonl is the other
+# case: NEW_ADS ads of new text, each one made by a word Markov chain (two words of context, seed 788)
+# trained on the training ads, as long as a training ad. peers.py scores NEW too (its labels are the
+# length donors', so only its speed means anything), and `adscreen scan` reads it with 1 and 2 threads.
+#
+# Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50),
+# NEW_ADS (8000).
 set -euo pipefail
 shopt -s inherit_errexit   # a failing command inside $(...) must stop the script too
 export LC_ALL=C            # '.' as decimal separator for EPOCHREALTIME and awk
@@ -24,6 +31,7 @@ PEERS=${PEERS:-../shared/bench/peers.py}
 DATASETS=${DATASETS:-../shared/datasets}
 WORK=${WORK:-${TMPDIR:-/tmp}/adscreen-compare}/speed
 BIG_MB=${BIG_MB:-50}
+NEW_ADS=${NEW_ADS:-8000}
 mkdir -p "$WORK"
 ROWS=$WORK/rows.jsonl
 
@@ -46,9 +54,44 @@ print(json.dumps({"big_ads": repeat * len(texts), "repeat": repeat, "big_file_mb
                   "big_text_mb": round(repeat * sum(len(t.encode()) for _, t in texts) / 1e6, 2)}))
 EOF
 
+# NEW.jsonl: new text, generated from the training ads (see the header); its stats are the next row.
+python3 - "$WORK/holdout/train.jsonl" "$WORK/NEW.jsonl" "$NEW_ADS" >>"$ROWS" <<'EOF'
+import collections, json, random, re, sys
+FIELDS = ("title", "company_profile", "description", "requirements", "benefits")
+src, dst, n_ads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+recs = [json.loads(l) for l in open(src, encoding="utf-8")]
+texts = [(r.get("text") or "\n".join(r[k] for k in FIELDS if r.get(k)), int(r["label"])) for r in recs]
+words = lambda t: re.findall(r"\S+|\n", t)
+follow = collections.defaultdict(list)
+for t, _ in texts:
+    w = ["<s>", "<s>"] + words(t) + ["</s>"]
+    for a, b, c in zip(w, w[1:], w[2:]):
+        follow[(a, b)].append(c)
+rng = random.Random(788)
+text_bytes = 0
+with open(dst, "w", encoding="utf-8") as f:
+    for i in range(n_ads):
+        donor, label = rng.choice(texts)
+        want, out, ctx = len(words(donor)), [], ("<s>", "<s>")
+        while len(out) < want:
+            c = rng.choice(follow[ctx])
+            if c == "</s>":
+                out.append("\n"); ctx = ("<s>", "<s>"); continue
+            out.append(c); ctx = (ctx[1], c)
+        text = " ".join(out).replace(" \n ", "\n").strip()
+        text_bytes += len(text.encode())
+        f.write(json.dumps({"id": f"new-{i}", "label": label, "text": text}, ensure_ascii=False) + "\n")
+print(json.dumps({"new_ads": n_ads, "new_text_mb": round(text_bytes / 1e6, 2)}))
+EOF
+
 echo "== peers on the holdout" >&2
 "$PEERS_PY" "$PEERS" "$WORK/holdout/train.jsonl" "$WORK/holdout/test.jsonl" | tee "$WORK/peers.jsonl" >&2
 cat "$WORK/peers.jsonl" >>"$ROWS"
+echo "== peers scoring NEW (speed only)" >&2
+"$PEERS_PY" "$PEERS" "$WORK/holdout/train.jsonl" "$WORK/NEW.jsonl" | tee "$WORK/peers-new.jsonl" >&2
+python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l); r["on"] = "new"; print(json.dumps(r))' "$WORK/peers-new.jsonl" >>"$ROWS"
 
 # measure CMD... -> "wall_s peak_rss_kb"; the command's stdout is discarded.
 measure() {
@@ -76,6 +119,13 @@ if have_adscreen; then
     read -r wall rss <"$WORK/measure.txt"
     echo "{\"tool\": \"adscreen scan\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
   done
+  cat "$WORK/NEW.jsonl" >/dev/null
+  for threads in 1 2; do
+    echo "== adscreen scan NEW --threads $threads" >&2
+    measure "$ADSCREEN" scan "$WORK/NEW.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
+    read -r wall rss <"$WORK/measure.txt"
+    echo "{\"tool\": \"adscreen scan\", \"on\": \"new\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
+  done
   # Start-up: one tiny ad from stdin, best of 5, so the figure is process start + model load.
   python3 - "$ADSCREEN" >>"$ROWS" <<'EOF'
 import json, subprocess, sys, time
@@ -89,27 +139,37 @@ else
   echo "adscreen: not built ($ADSCREEN has no scan); peers only" >&2
 fi
 
-# Table. Peers' MB/s = ads/s × mean text size of the test ads (BIG's, which repeats them); adscreen's = BIG's text MB / wall time
-# (text only, so both count the same bytes; adscreen also parses JSON and writes output).
+# Tables, one per file. Peers' MB/s = ads/s × mean text size of the ads they scored (the test ads, which BIG
+# repeats, or NEW's); adscreen's = the file's text MB / wall time (text only, so both count the same bytes;
+# adscreen also parses JSON and writes output).
 python3 - "$ROWS" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 big = next(r for r in rows if "big_ads" in r)
-table, vw = [], None
-for r in rows:
-    if "peer" in r:
-        ads = r["score_ads_per_s"]
-        table.append([r["peer"] + " (in-process)", "1", ads, ads * big["big_text_mb"] / big["big_ads"], None])
-        if r["peer"].startswith("vowpal"):
-            vw = ads
-    elif r.get("tool") == "adscreen scan":
-        table.append([f"adscreen scan ({big['big_ads']} ads, {big['big_file_mb']} MB JSONL)", str(r["threads"]),
-                      big["big_ads"] / r["wall_s"], big["big_text_mb"] / r["wall_s"], r["rss_kb"] / 1024])
-print("| tool | threads | ads/s | MB/s (text) | peak RSS (MB) | ads/s ÷ VW |")
-print("| --- | --: | --: | --: | --: | --: |")
-for name, th, ads, mbs, rss in table:
-    ratio = f"{ads / vw:.2f}" if vw else "–"
-    print(f"| {name} | {th} | {ads:,.0f} | {mbs:.2f} | {'–' if rss is None else f'{rss:.1f}'} | {ratio} |")
+new = next(r for r in rows if "new_ads" in r)
+files = [("repeated", f"BIG.jsonl: the test ads' texts, repeated ({big['big_ads']:,} ads, {big['big_file_mb']} MB JSONL)",
+          big["big_ads"], big["big_text_mb"]),
+         ("new", f"NEW.jsonl: {new['new_ads']:,} ads of new text ({new['new_text_mb']} MB of text)",
+          new["new_ads"], new["new_text_mb"])]
+for key, title, n_ads, text_mb in files:
+    table, vw = [], None
+    for r in rows:
+        if r.get("on", "repeated") != key:
+            continue
+        if "peer" in r:
+            ads = r["score_ads_per_s"]
+            table.append([r["peer"] + " (in-process)", "1", ads, ads * text_mb / n_ads, None])
+            if r["peer"].startswith("vowpal"):
+                vw = ads
+        elif r.get("tool") == "adscreen scan":
+            table.append(["adscreen scan", str(r["threads"]), n_ads / r["wall_s"], text_mb / r["wall_s"],
+                          r["rss_kb"] / 1024])
+    print(f"\n{title}\n")
+    print("| tool | threads | ads/s | MB/s (text) | peak RSS (MB) | ads/s ÷ VW |")
+    print("| --- | --: | --: | --: | --: | --: |")
+    for name, th, ads, mbs, rss in table:
+        ratio = f"{ads / vw:.2f}" if vw else "–"
+        print(f"| {name} | {th} | {ads:,.0f} | {mbs:.2f} | {'–' if rss is None else f'{rss:.1f}'} | {ratio} |")
 for r in rows:
     if "startup_s" in r:
         print(f"\nadscreen start-up (scan of one ad from stdin, best of 5): {r['startup_s'] * 1000:.1f} ms")
