@@ -19,7 +19,7 @@
 # length donors', so only its speed means anything), and `adscreen scan` reads it with 1 and 2 threads.
 #
 # Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50),
-# NEW_ADS (8000).
+# NEW_ADS (20000: about as much text as BIG).
 set -euo pipefail
 shopt -s inherit_errexit   # a failing command inside $(...) must stop the script too
 export LC_ALL=C            # '.' as decimal separator for EPOCHREALTIME and awk
@@ -31,7 +31,7 @@ PEERS=${PEERS:-../shared/bench/peers.py}
 DATASETS=${DATASETS:-../shared/datasets}
 WORK=${WORK:-${TMPDIR:-/tmp}/adscreen-compare}/speed
 BIG_MB=${BIG_MB:-50}
-NEW_ADS=${NEW_ADS:-8000}
+NEW_ADS=${NEW_ADS:-20000}
 mkdir -p "$WORK"
 ROWS=$WORK/rows.jsonl
 
