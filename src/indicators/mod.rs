@@ -7,10 +7,10 @@
 //! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
 //! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
 //!
-//! All patterns are compiled once into two [`RegexSet`]s (which patterns match at all: one pass
-//! each; two half-size sets build far fewer lazy-DFA states on new text than one, see
-//! [`MAX_PATTERNS_PER_SET`]) plus one [`Regex`] each, run only for the patterns a set reported,
-//! to collect spans.
+//! All patterns are compiled once into a few [`RegexSet`]s (which patterns match at all: one
+//! pass each; two for the built-in catalogue, at most 128 patterns a set, because two half-size
+//! sets build far fewer lazy-DFA states on new text than one) plus one [`Regex`] each, run only
+//! for the patterns a set reported, to collect spans.
 
 use std::ops::Range;
 
@@ -260,7 +260,7 @@ fn compile(pattern: &str, id: &str) -> Result<Regex> {
 
 /// Most patterns per [`RegexSet`]. A set's lazy DFA builds a state for each combination of
 /// partial matches in flight, so on text it has not seen the number of states grows much
-/// faster than the number of patterns: on 4,000 new ads (`examples` in BENCHMARKS.md) the
+/// faster than the number of patterns: on 4,000 ads of new text (BENCHMARKS.md, session 3) the
 /// 218 built-in patterns cost 333 µs per ad in the first 1,000 ads as one set and 159 µs as two
 /// sets of about 110, 56 against 30 µs in the fourth 1,000, for 13 against 15 µs on ads seen
 /// before.
