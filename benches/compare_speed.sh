@@ -78,7 +78,7 @@ with open(dst, "w", encoding="utf-8") as f:
             if c == "</s>":
                 out.append("\n"); ctx = ("<s>", "<s>"); continue
             out.append(c); ctx = (ctx[1], c)
-        text = " ".join(out).replace(" \n ", "\n").strip()
+        text = re.sub(r" ?\n ?", "\n", " ".join(out)).strip()
         text_bytes += len(text.encode())
         f.write(json.dumps({"id": f"new-{i}", "label": label, "text": text}, ensure_ascii=False) + "\n")
 print(json.dumps({"new_ads": n_ads, "new_text_mb": round(text_bytes / 1e6, 2)}))

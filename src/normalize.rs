@@ -118,6 +118,16 @@ impl Normalized {
             self.text_map.original(r)
         }
     }
+    /// Takes the working buffers out (for [`normalize_into_with`]); put them back with
+    /// [`Normalized::restore_work`] so they are reused.
+    pub fn take_work(&mut self) -> Work {
+        std::mem::take(&mut self.work)
+    }
+
+    pub fn restore_work(&mut self, work: Work) {
+        self.work = work;
+    }
+
     /// Original byte range of a byte range of [`Normalized::folded`].
     pub fn folded_to_original(&self, r: Range<usize>) -> Range<usize> {
         self.folded_map.original(r)
@@ -133,9 +143,9 @@ pub fn normalize(input: &str) -> Normalized {
 
 /// Normalise `input` into `out`, reusing its buffers.
 pub fn normalize_into(input: &str, out: &mut Normalized) {
-    let mut work = std::mem::take(&mut out.work);
+    let mut work = out.take_work();
     normalize_with(input, out, &mut work, Passes::SkipIdle);
-    out.work = work;
+    out.restore_work(work);
 }
 
 /// [`normalize_into`] with working buffers kept apart from `out`, for batches.

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::features::{MetaFeatures, TextVectorizer};
 use crate::indicators::{Catalogue, Hit, IndicatorEngine};
 use crate::model::ModelBody;
-use crate::normalize::{normalize_into, normalize_into_with, Normalized, Work};
+use crate::normalize::{normalize_into_with, Normalized, Work};
 use crate::tokens::WordPieceMatcher;
 
 /// Ads longer than this are screened on their first `DEFAULT_MAX_AD_BYTES` bytes and marked
@@ -22,6 +22,10 @@ pub const DEFAULT_MAX_AD_BYTES: usize = 1 << 20;
 /// Ads per task of [`Screener::screen_batch`] and of `adscreen scan`: enough for each stage's
 /// tables to be reused while warm, few enough that two threads share a 2,048-ad chunk evenly.
 pub const BATCH_ADS: usize = 32;
+/// Most text screened stage by stage at once by [`Screener::screen_many`] (a longer ad goes
+/// alone): the batch's normalised views take ~18 bytes per character, so 32 long ads together
+/// would hold hundreds of MB where 32 typical ones (~2.5 KB) hold under 2 MB.
+pub const BATCH_BYTES: usize = 256 * 1024;
 /// Text features listed per verdict as `terms`.
 const TERMS_PER_VERDICT: usize = 5;
 
@@ -72,10 +76,41 @@ impl Analyzer {
 
     /// Normalises `text` into `norm` and finds its entities and indicators.
     pub fn analyze(&self, text: &str, norm: &mut Normalized) -> Analysis {
-        normalize_into(text, norm);
-        let entities = self.entities.extract(text, norm);
-        let hits = self.engine.find(text, norm, &entities);
-        Analysis { entities, hits }
+        let mut slot = Slot {
+            norm: std::mem::take(norm),
+            ..Slot::default()
+        };
+        let mut work = slot.norm.take_work();
+        self.analyze_many(&[text], std::slice::from_mut(&mut slot), &mut work);
+        slot.norm.restore_work(work);
+        *norm = slot.norm;
+        Analysis {
+            entities: slot.entities,
+            hits: slot.hits,
+        }
+    }
+
+    /// The analysis of a batch, one stage at a time over the whole batch (normalise all, then
+    /// entities, then indicators): each stage's automata then stay in the CPU cache from one ad
+    /// to the next instead of being evicted by the other stages' (the indicator sets alone ran
+    /// 2.5 times slower when every ad went through all stages in turn). The one analysis path:
+    /// [`Analyzer::analyze`] (training) and [`Screener`] (scoring) both come here.
+    fn analyze_many(&self, texts: &[&str], slots: &mut [Slot], work: &mut Work) {
+        for (&text, slot) in texts.iter().zip(slots.iter_mut()) {
+            normalize_into_with(text, &mut slot.norm, work);
+        }
+        for (&text, slot) in texts.iter().zip(slots.iter_mut()) {
+            slot.entities = self.entities.extract(text, &slot.norm);
+        }
+        let matched: Vec<_> = slots
+            .iter()
+            .map(|slot| self.engine.matching_patterns(&slot.norm))
+            .collect();
+        for ((&text, slot), matched) in texts.iter().zip(slots.iter_mut()).zip(&matched) {
+            slot.hits = self
+                .engine
+                .find_with(text, &slot.norm, &slot.entities, matched);
+        }
     }
 }
 
@@ -216,53 +251,64 @@ impl Screener {
         per_batch.into_iter().flatten().collect()
     }
 
-    /// Screens one ad with caller-owned buffers.
+    /// Screens one ad with caller-owned buffers: a batch of one.
     pub fn screen_with(&self, ad: &Ad, s: &mut Scratch) -> Verdict {
-        let mut v = self.screen_many(&[ad], s);
-        v.pop()
-            .unwrap_or_else(|| unreachable!("one verdict per ad"))
+        let (text, truncated) = bounded(&ad.text, self.max_ad_bytes);
+        if s.slots.is_empty() {
+            s.slots.push(Slot::default());
+        }
+        let slot = &mut s.slots[..1];
+        self.prepare(&[text], slot, &mut s.work);
+        self.verdict(
+            ad,
+            text,
+            truncated,
+            &mut slot[0],
+            &mut s.cols,
+            &mut s.vector,
+        )
     }
 
-    /// Screens a batch of ads with caller-owned buffers, one stage at a time over the whole
-    /// batch: each stage's automata and tables then stay in the CPU cache from one ad to the
-    /// next, instead of being evicted by the other stages' (measured: the indicator set alone
-    /// runs 2.5 times slower when every ad goes through all stages in turn). Verdicts come back
-    /// in input order; a batch of one is [`Screener::screen_with`].
+    /// Screens a batch of ads with caller-owned buffers, stage by stage (see
+    /// [`Analyzer`]'s batches), at most [`BATCH_BYTES`] of text at a time. Verdicts come back in
+    /// input order, one per ad.
     pub fn screen_many(&self, ads: &[&Ad], s: &mut Scratch) -> Vec<Verdict> {
-        if s.slots.len() < ads.len() {
-            s.slots.resize_with(ads.len(), Slot::default);
+        let mut out = Vec::with_capacity(ads.len());
+        let mut rest = ads;
+        while !rest.is_empty() {
+            // At least one ad; then as many as fit in BATCH_BYTES.
+            let mut n = 1;
+            let mut bytes = rest[0].text.len();
+            while n < rest.len() && bytes + rest[n].text.len() <= BATCH_BYTES {
+                bytes += rest[n].text.len();
+                n += 1;
+            }
+            let (batch, tail) = rest.split_at(n);
+            rest = tail;
+            let texts: Vec<(&str, bool)> = batch
+                .iter()
+                .map(|ad| bounded(&ad.text, self.max_ad_bytes))
+                .collect();
+            if s.slots.len() < batch.len() {
+                s.slots.resize_with(batch.len(), Slot::default);
+            }
+            let slots = &mut s.slots[..batch.len()];
+            let plain: Vec<&str> = texts.iter().map(|&(t, _)| t).collect();
+            self.prepare(&plain, slots, &mut s.work);
+            for ((ad, &(text, truncated)), slot) in batch.iter().zip(&texts).zip(slots) {
+                out.push(self.verdict(ad, text, truncated, slot, &mut s.cols, &mut s.vector));
+            }
         }
-        let texts: Vec<(&str, bool)> = ads
-            .iter()
-            .map(|ad| bounded(&ad.text, self.max_ad_bytes))
-            .collect();
-        let slots = &mut s.slots[..ads.len()];
-        for (&(text, _), slot) in texts.iter().zip(slots.iter_mut()) {
-            normalize_into_with(text, &mut slot.norm, &mut s.work);
-        }
-        for (&(text, _), slot) in texts.iter().zip(slots.iter_mut()) {
-            slot.entities = self.analyzer.entities.extract(text, &slot.norm);
-        }
-        let engine = &self.analyzer.engine;
-        let matched: Vec<_> = slots
-            .iter()
-            .map(|slot| engine.matching_patterns(&slot.norm))
-            .collect();
-        for ((&(text, _), slot), matched) in texts.iter().zip(slots.iter_mut()).zip(&matched) {
-            slot.hits = engine.find_with(text, &slot.norm, &slot.entities, matched);
-        }
+        out
+    }
+
+    /// Every stage before the verdict, over a batch: the analysis, then the tokens.
+    fn prepare(&self, texts: &[&str], slots: &mut [Slot], work: &mut Work) {
+        self.analyzer.analyze_many(texts, slots, work);
         for slot in slots.iter_mut() {
             slot.tokens.clear();
             self.tokens.encode_into(slot.norm.text(), &mut slot.tokens);
         }
-        let (cols, vector) = (&mut s.cols, &mut s.vector);
-        ads.iter()
-            .zip(&texts)
-            .zip(slots.iter_mut())
-            .map(|((ad, &(text, truncated)), slot)| {
-                self.verdict(ad, text, truncated, slot, cols, vector)
-            })
-            .collect()
     }
 
     /// The last stage: features, score and the verdict with its evidence.

@@ -231,21 +231,34 @@ proptest! {
     /// A batch shares buffers across its ads (stage by stage): nothing may leak from one ad
     /// into the next, so a batch gives each ad the verdict it gets alone.
     #[test]
-    fn batch_equals_one_at_a_time(texts in proptest::collection::vec(adversarial(), 1..80)) {
-        check_batch(&texts)?;
+    fn batch_equals_one_at_a_time(
+        texts in proptest::collection::vec(adversarial(), 1..80),
+        cut in 0usize..80,
+    ) {
+        check_batch(&texts, cut)?;
+    }
+
+    #[test]
+    fn batch_equals_one_at_a_time_any_unicode(
+        texts in proptest::collection::vec(any::<String>(), 1..40),
+        cut in 0usize..40,
+    ) {
+        check_batch(&texts, cut)?;
     }
 }
 
-fn check_batch(texts: &[String]) -> Result<(), TestCaseError> {
+/// `texts` screened as two batches cut at `cut` through one set of buffers (the second reuses
+/// what the first left, sometimes in more slots than it had), and in parallel, each ad against
+/// its verdict alone; and the analysis inside each verdict against `Analyzer::analyze`, the path
+/// training takes.
+fn check_batch(texts: &[String], cut: usize) -> Result<(), TestCaseError> {
     let ads: Vec<Ad> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| Ad::new(format!("ad-{i}"), t.as_str()))
         .collect();
-    // Two batches through one set of buffers (the second reuses what the first left), and
-    // the parallel entry point.
     let refs: Vec<&Ad> = ads.iter().collect();
-    let (first, second) = refs.split_at(refs.len() / 2);
+    let (first, second) = refs.split_at(cut.min(refs.len()));
     let mut scratch = adscreen::screener::Scratch::default();
     let mut reused = screener().screen_many(first, &mut scratch);
     reused.extend(screener().screen_many(second, &mut scratch));
@@ -256,6 +269,18 @@ fn check_batch(texts: &[String]) -> Result<(), TestCaseError> {
         let alone = screener().screen_with(ad, &mut adscreen::screener::Scratch::default());
         prop_assert_eq!(a, &alone, "{:?}", ad.text);
         prop_assert_eq!(b, &alone, "{:?}", ad.text);
+        let analysis = screener()
+            .analyzer()
+            .analyze(&ad.text, &mut adscreen::normalize::Normalized::default());
+        prop_assert_eq!(&analysis.entities, &alone.entities, "{:?}", ad.text);
+        let fired: Vec<&str> = alone.indicators.iter().map(|i| i.id.as_str()).collect();
+        let defs = screener().analyzer().catalogue().indicators();
+        let analysed: Vec<&str> = analysis
+            .hits
+            .iter()
+            .map(|h| defs[h.indicator].id.as_str())
+            .collect();
+        prop_assert_eq!(fired, analysed, "{:?}", ad.text);
     }
     Ok(())
 }

@@ -273,7 +273,7 @@ fn indicator_of(patterns: &[(usize, Regex)]) -> Vec<usize> {
 
 /// One view's patterns as a few [`RegexSet`]s of consecutive patterns, each at most
 /// [`MAX_PATTERNS_PER_SET`] and as equal in size as the indicator boundaries allow (an
-/// indicator's patterns stay in one set).
+/// indicator's patterns stay in one set, even an indicator with more patterns than the cap).
 #[derive(Debug, Clone)]
 struct PatternSets {
     /// Each set and the index of its first pattern.
@@ -288,10 +288,19 @@ impl PatternSets {
         let mut sets = Vec::new();
         let mut start = 0;
         while start < sources.len() {
-            // Close the set at the first indicator boundary at or past the target size.
+            // Close the set at the first indicator boundary at or past the target size, or at
+            // the last one before it if that would pass the cap (an indicator with more
+            // patterns than the cap gets a set of its own).
+            let boundary = |i: usize| i == sources.len() || indicator[i] != indicator[i - 1];
             let mut end = (start + target).min(sources.len());
-            while end < sources.len() && indicator[end] == indicator[end - 1] {
+            while !boundary(end) {
                 end += 1;
+            }
+            if end - start > MAX_PATTERNS_PER_SET {
+                end = (start + 1..=start + MAX_PATTERNS_PER_SET)
+                    .rev()
+                    .find(|&i| boundary(i))
+                    .unwrap_or(end);
             }
             let set = RegexSetBuilder::new(&sources[start..end])
                 .unicode(false)
@@ -384,7 +393,7 @@ impl IndicatorEngine {
     /// Which patterns match anywhere in the ad (text view, folded view), in increasing order:
     /// the first step of [`IndicatorEngine::find`], separate so a batch can run it over every
     /// ad before the rest (its automata then stay in the CPU cache).
-    pub fn matching_patterns(&self, norm: &Normalized) -> [Vec<usize>; 2] {
+    pub(crate) fn matching_patterns(&self, norm: &Normalized) -> [Vec<usize>; 2] {
         [
             self.sets.matches(norm.text().as_bytes()),
             self.folded_sets.matches(norm.folded().as_bytes()),
@@ -392,7 +401,7 @@ impl IndicatorEngine {
     }
 
     /// [`IndicatorEngine::find`] given [`IndicatorEngine::matching_patterns`] of the same ad.
-    pub fn find_with(
+    pub(crate) fn find_with(
         &self,
         original: &str,
         norm: &Normalized,
@@ -409,8 +418,7 @@ impl IndicatorEngine {
             if patterns.is_empty() {
                 continue;
             }
-            for &p in matched {
-                let (ind, re) = &patterns[p];
+            for (ind, re) in matched.iter().filter_map(|&p| patterns.get(p)) {
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
                         break;
@@ -669,6 +677,20 @@ mod tests {
             assert_eq!(sets.matches(text.as_bytes()), expected, "{text}");
         }
         assert!(PatternSets::new(&[], &[]).unwrap().matches(b"x").is_empty());
+
+        // An indicator across the target size that would pass the cap closes the set before it.
+        let sources: Vec<String> = (0..250).map(|i| format!("w{i}x")).collect();
+        let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let indicator: Vec<usize> = (0..250)
+            .map(|i| if (120..150).contains(&i) { 120 } else { i })
+            .collect();
+        let sets = PatternSets::new(&refs, &indicator).unwrap();
+        let firsts: Vec<usize> = sets.sets.iter().map(|(_, f)| *f).collect();
+        assert_eq!(firsts, [0, 120, 245]);
+        // One indicator with more patterns than the cap keeps them together.
+        let sets = PatternSets::new(&refs[..200], &[7; 200]).unwrap();
+        assert_eq!(sets.sets.len(), 1);
+        assert_eq!(sets.matches(b"w0x w199x"), [0, 199]);
     }
 
     #[test]

@@ -288,7 +288,18 @@ fn screen_records(
                         .error(input, rec.line, id.as_deref(), &e.to_string(), &mut out);
                     Outcome::Failed
                 }
-                (Ok(_), None) => unreachable!("screen_many returns one verdict per ad"),
+                // `screen_many` gives one verdict per ad; were one missing, the record still
+                // gets its output record rather than vanishing.
+                (Ok(_), None) => {
+                    opts.writer.error(
+                        input,
+                        rec.line,
+                        id.as_deref(),
+                        "internal error: no verdict for this record",
+                        &mut out,
+                    );
+                    Outcome::Failed
+                }
             };
             (out, outcome, raw_len(rec) as u64)
         })
