@@ -92,6 +92,7 @@ fn build(pattern: &str) -> Regex {
     // The patterns are constants of this module, covered by its tests.
     RegexBuilder::new(pattern)
         .unicode(false)
+        .dfa_size_limit(crate::indicators::DFA_CACHE_LIMIT)
         .build()
         .unwrap_or_else(|e| panic!("built-in entity pattern {pattern:?}: {e}"))
 }
