@@ -112,19 +112,15 @@ have_adscreen() {  # a stub binary (empty main) counts as not built
   [[ -x $ADSCREEN ]] && help=$("$ADSCREEN" --help 2>&1 || true) && [[ $help == *scan* ]]
 }
 if have_adscreen; then
-  cat "$WORK/BIG.jsonl" >/dev/null   # warm the page cache so the first run is not penalised
-  for threads in 1 2; do
-    echo "== adscreen scan --threads $threads" >&2
-    measure "$ADSCREEN" scan "$WORK/BIG.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
-    read -r wall rss <"$WORK/measure.txt"
-    echo "{\"tool\": \"adscreen scan\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
-  done
-  cat "$WORK/NEW.jsonl" >/dev/null
-  for threads in 1 2; do
-    echo "== adscreen scan NEW --threads $threads" >&2
-    measure "$ADSCREEN" scan "$WORK/NEW.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
-    read -r wall rss <"$WORK/measure.txt"
-    echo "{\"tool\": \"adscreen scan\", \"on\": \"new\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
+  for file in BIG NEW; do
+    on=repeated; [[ $file == NEW ]] && on=new
+    cat "$WORK/$file.jsonl" >/dev/null   # warm the page cache so the first run is not penalised
+    for threads in 1 2; do
+      echo "== adscreen scan $file.jsonl --threads $threads" >&2
+      measure "$ADSCREEN" scan "$WORK/$file.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
+      read -r wall rss <"$WORK/measure.txt"
+      echo "{\"tool\": \"adscreen scan\", \"on\": \"$on\", \"threads\": $threads, \"wall_s\": $wall, \"rss_kb\": $rss}" >>"$ROWS"
+    done
   done
   # Start-up: one tiny ad from stdin, best of 5, so the figure is process start + model load.
   python3 - "$ADSCREEN" >>"$ROWS" <<'EOF'

@@ -257,6 +257,9 @@ pub struct IndicatorEngine {
 /// its cache was cleared and rebuilt over and over, 27 µs per non-ASCII ad of new text against
 /// 10 µs (3.5 µs on text seen before) with this limit.
 pub(crate) const DFA_CACHE_LIMIT: usize = 1 << 26;
+/// The same for each [`RegexSet`] of [`PatternSets`], whose automata are far larger (session 1:
+/// 16 MiB made the indicator stage 15 times slower).
+const SET_DFA_CACHE_LIMIT: usize = 1 << 28;
 
 fn compile(pattern: &str, id: &str) -> Result<Regex> {
     RegexBuilder::new(pattern)
@@ -314,7 +317,7 @@ impl PatternSets {
             let set = RegexSetBuilder::new(&sources[start..end])
                 .unicode(false)
                 .size_limit(1 << 26)
-                .dfa_size_limit(1 << 28)
+                .dfa_size_limit(SET_DFA_CACHE_LIMIT)
                 .build()
                 .map_err(|e| Error::Catalogue(format!("pattern set: {e}")))?;
             sets.push((set, start));
