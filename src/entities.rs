@@ -55,6 +55,25 @@ pub struct Entity {
     pub obscured: bool,
 }
 
+/// Which of the gated entity searches ([`URL`], [`PLATFORM_HANDLE`], [`AGE`]) can find
+/// anything in one ad: their patterns also run in the indicator engine's pattern sets, which
+/// scan the ad anyway, and a pattern the set did not match has nothing to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntityGates {
+    pub url: bool,
+    pub platform_handle: bool,
+    pub age: bool,
+}
+
+impl EntityGates {
+    /// Search for everything.
+    pub const ALL: EntityGates = EntityGates {
+        url: true,
+        platform_handle: true,
+        age: true,
+    };
+}
+
 /// Compiled entity patterns. Build once ([`EntityExtractor::new`]) and share: it is
 /// `Send + Sync` and extraction takes `&self`.
 #[derive(Debug, Clone)]
@@ -88,6 +107,18 @@ const PLATFORMS: &[(&str, &str)] = &[
     ("onlyfans", "onlyfans"),
 ];
 
+/// URLs, over the folded view. Also run in the indicator engine's folded-view pattern set, which
+/// tells [`EntityExtractor::extract_gated`] whether to search for them at all.
+pub(crate) const URL: &str = r"\b(?:https?://[^\s<>\x22']{1,300}|www\.[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}(?:/[^\s<>\x22']{0,300})?|[a-z0-9\-]{2,63}\.(?:com|net|org|info|biz|io|co|me|xyz|ru|uk|de|fr|nl|in|ae|qa|my|sg|ph|cn)\b(?:/[^\s<>\x22']{0,300})?)";
+
+/// A platform name with a handle (`whatsapp: anna_22`), over the folded view; gated as [`URL`].
+pub(crate) const PLATFORM_HANDLE: &str = r"\b(whatsapp|whats app|telegram|snapchat|snap|kik|wechat|viber|signal|instagram|insta|ig|skype|line|tg|wa)\s?(?:id|name|user|username|handle)?\s?(?:[:=\-]|is|at|me at)\s?@?([a-z][a-z0-9_.]{2,31})";
+
+/// A stated age, over the text view; gated as [`URL`], in the text-view pattern set.
+pub(crate) const AGE: &str = r"(?x)\b(?:(?P<a1>\d{1,2})\s?(?:yo|y/o|y\.o\.?|yrs?\s?old|years?\s?old|years?\s?of\s?age)\b
+                  |(?:age|aged)\s?:?\s?(?P<a2>\d{1,2})\b
+                  |(?:i'?m|i\sam|just\sturned|turned)\s(?P<a3>\d{1,2})\b)";
+
 fn build(pattern: &str) -> Regex {
     // The patterns are constants of this module, covered by its tests.
     RegexBuilder::new(pattern)
@@ -105,18 +136,13 @@ impl Default for EntityExtractor {
 
 impl EntityExtractor {
     pub fn new() -> Self {
-        let platforms = "whatsapp|whats app|telegram|snapchat|snap|kik|wechat|viber|signal|instagram|insta|ig|skype|line|tg|wa";
         EntityExtractor {
             email: build(
                 r"[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63}){0,4}\.[a-z]{2,12}\b",
             ),
-            url: build(
-                r"\b(?:https?://[^\s<>\x22']{1,300}|www\.[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}(?:/[^\s<>\x22']{0,300})?|[a-z0-9\-]{2,63}\.(?:com|net|org|info|biz|io|co|me|xyz|ru|uk|de|fr|nl|in|ae|qa|my|sg|ph|cn)\b(?:/[^\s<>\x22']{0,300})?)",
-            ),
+            url: build(URL),
             handle: build(r"(?:^|[^a-z0-9_.@])@([a-z0-9_][a-z0-9_.]{1,31})"),
-            platform_handle: build(&format!(
-                r"\b({platforms})\s?(?:id|name|user|username|handle)?\s?(?:[:=\-]|is|at|me at)\s?@?([a-z][a-z0-9_.]{{2,31}})"
-            )),
+            platform_handle: build(PLATFORM_HANDLE),
             money: build(
                 r"(?x)
                 (?:(?P<c1>\$|us\$|usd|€|eur|£|gbp|aed|sgd|cad|aud|rm|myr|₹|inr|rs\.?|qar|sar)\s?
@@ -128,16 +154,23 @@ impl EntityExtractor {
                 (?:\s?(?:net|gross|netto|brutto|nett|after\stax|before\stax))?
                 (?:\s?(?:/|per|a|an|each|every)?\s?(?P<p>hours?|hrs?|hourly|days?|daily|nights?|weeks?|wk|weekly|months?|mo|monthly|years?|yr|yearly|annum|annually|p\.?a\.?)\b)?",
             ),
-            age: build(
-                r"(?x)\b(?:(?P<a1>\d{1,2})\s?(?:yo|y/o|y\.o\.?|yrs?\s?old|years?\s?old|years?\s?of\s?age)\b
-                  |(?:age|aged)\s?:?\s?(?P<a2>\d{1,2})\b
-                  |(?:i'?m|i\sam|just\sturned|turned)\s(?P<a3>\d{1,2})\b)",
-            ),
+            age: build(AGE),
         }
     }
 
     /// All entities of one ad, in order of their start offset.
     pub fn extract(&self, original: &str, norm: &Normalized) -> Vec<Entity> {
+        self.extract_gated(original, norm, EntityGates::ALL)
+    }
+
+    /// [`EntityExtractor::extract`], skipping the searches that `gates` shows cannot find
+    /// anything in this ad.
+    pub(crate) fn extract_gated(
+        &self,
+        original: &str,
+        norm: &Normalized,
+        gates: EntityGates,
+    ) -> Vec<Entity> {
         let folded = norm.folded().as_bytes();
         let mut out = Vec::new();
         // An entity at an original byte range.
@@ -157,13 +190,17 @@ impl EntityExtractor {
         }
         let emails: Vec<_> = out.iter().map(|e| (e.start, e.end)).collect();
         let inside_email = |s: usize, e: usize| emails.iter().any(|&(a, b)| s < b && a < e);
-        for m in self.url.find_iter(folded) {
+        let urls = gates.url.then(|| self.url.find_iter(folded));
+        for m in urls.into_iter().flatten() {
             let e = mk(EntityKind::Url, m.range(), lossy(m.as_bytes()));
             if !inside_email(e.start, e.end) {
                 out.push(e);
             }
         }
-        for c in self.platform_handle.captures_iter(folded) {
+        let platform_handles = gates
+            .platform_handle
+            .then(|| self.platform_handle.captures_iter(folded));
+        for c in platform_handles.into_iter().flatten() {
             let (Some(p), Some(h)) = (c.get(1), c.get(2)) else {
                 continue;
             };
@@ -211,7 +248,8 @@ impl EntityExtractor {
             e.money = Some(money);
             out.push(e);
         }
-        for c in self.age.captures_iter(text) {
+        let ages = gates.age.then(|| self.age.captures_iter(text));
+        for c in ages.into_iter().flatten() {
             let Some(whole) = c.get(0) else { continue };
             let Some(a) = c.name("a1").or(c.name("a2")).or(c.name("a3")) else {
                 continue;

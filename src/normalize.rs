@@ -86,6 +86,10 @@ pub struct Normalized {
     /// The text view equals the folded view (nothing was spaced out or written in leetspeak,
     /// the common case): `text` and `text_map` are then left empty rather than copied.
     text_is_folded: bool,
+    /// The text view only substitutes characters of the folded view one for one, byte for byte
+    /// (leetspeak, as in most EMSCAD ads): `text` is its own string but `text_map` is left
+    /// empty, since it would equal `folded_map`.
+    text_map_is_folded: bool,
     work: Work,
 }
 
@@ -112,7 +116,7 @@ impl Normalized {
     }
     /// Original byte range of a byte range of [`Normalized::text`].
     pub fn text_to_original(&self, r: Range<usize>) -> Range<usize> {
-        if self.text_is_folded {
+        if self.text_is_folded || self.text_map_is_folded {
             self.folded_map.original(r)
         } else {
             self.text_map.original(r)
@@ -206,24 +210,31 @@ fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Pa
         }
     }
     out.text_is_folded = false;
+    out.text_map_is_folded = false;
     if spaced || all {
         join_spaced(&units, &mut joined);
     } else if leety {
-        joined.extend_from_slice(&units);
+        // The folded units are written out already: work on them in place.
+        std::mem::swap(&mut units, &mut joined);
     } else {
         out.text_is_folded = true;
     }
     if !out.text_is_folded {
         let mut first = true;
         loop {
+            let mut mapped_any = false;
             let changed = for_each_word(&mut joined, |w| {
                 let mapped = map_confusables(w);
+                mapped_any |= mapped;
                 undo_leet(w) | mapped
             });
             if first && !changed && !spaced && !all {
                 out.text_is_folded = true;
                 break;
             }
+            // Only leetspeak changed (ASCII for ASCII, one for one) and nothing is left to
+            // remove or decode: the folded view's offsets hold for the text view too.
+            let substituted_only = first && !spaced && !all && !mapped_any;
             first = false;
             let before = joined.len();
             joined.retain(|u| u.c != REMOVED);
@@ -231,11 +242,15 @@ fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Pa
             // another round maps it, as a second normalisation would (idempotence).
             let removed = joined.len() != before;
             if !decode_entities(&mut joined) && !removed {
+                out.text_map_is_folded = substituted_only;
                 break;
             }
         }
     }
-    if !out.text_is_folded {
+    if out.text_map_is_folded {
+        out.text.clear();
+        out.text.extend(joined.iter().map(|u| u.c));
+    } else if !out.text_is_folded {
         emit(&joined, &mut out.text, &mut out.text_map);
     }
     work.units = units;
