@@ -9,7 +9,7 @@ use crate::ad::{Ad, Band, Evidence, IndicatorFound, ModelRef, Term, Verdict, Wei
 use crate::amp::{Amp, Column};
 use crate::entities::{Entity, EntityExtractor};
 use crate::error::{Error, Result};
-use crate::features::{MetaFeatures, TextVectorizer};
+use crate::features::{MetaFeatures, TextVectorizer, VectorScratch};
 use crate::indicators::{Catalogue, Hit, IndicatorEngine};
 use crate::model::ModelBody;
 use crate::normalize::{normalize_into_with, Normalized, Work};
@@ -42,7 +42,7 @@ pub struct Analyzer {
 pub struct Scratch {
     slots: Vec<Slot>,
     work: Work,
-    cols: Vec<u32>,
+    cols: VectorScratch,
     vector: Vec<(u32, f32)>,
 }
 
@@ -320,7 +320,7 @@ impl Screener {
         text: &str,
         truncated: bool,
         slot: &mut Slot,
-        cols: &mut Vec<u32>,
+        cols: &mut VectorScratch,
         vector: &mut Vec<(u32, f32)>,
     ) -> Verdict {
         vector.clear();

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::ad::WeightSource;
 use crate::error::{Error, Result};
-use crate::features::{fit_text_features, MetaFeatures, TextVectorizer};
+use crate::features::{fit_text_features, MetaFeatures, TextVectorizer, VectorScratch};
 use crate::metrics::{self, Confusion, ThresholdRule};
 use crate::model::{CvMetrics, IndicatorWeight, ModelBody, TrainingInfo, FEATURE_VERSION};
 use crate::normalize::Normalized;
@@ -310,6 +310,7 @@ pub fn fit(
     ));
 
     let mut offsets = vec![0.0f64; examples.len()];
+    let mut scratch = VectorScratch::default();
     let rows: Vec<SparseRow> = docs
         .iter()
         .zip(&analysed)
@@ -317,7 +318,7 @@ pub fn fit(
         .zip(&mut offsets)
         .map(|(((tokens, (_, hits)), e), offset)| {
             let mut row = Vec::new();
-            vectorizer.vectorize(tokens, &mut Vec::new(), &mut row);
+            vectorizer.vectorize(tokens, &mut scratch, &mut row);
             for &h in hits {
                 match learned.iter().position(|&l| l == h) {
                     Some(k) => row.push(((n_text + k) as u32, 1.0)),
