@@ -5,10 +5,11 @@
 //! writes the chunk's output in input order. Memory is bounded by a few chunks, whatever the
 //! input size.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{channel, sync_channel};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -21,6 +22,11 @@ use crate::screener::{Scratch, Screener, BATCH_ADS};
 const CHUNK_RECORDS: usize = 2048;
 /// Raw bytes per chunk, so a chunk of huge records stays small.
 const CHUNK_BYTES: usize = 8 << 20;
+/// Chunks being screened at once (memory stays bounded by a few chunks).
+const IN_FLIGHT: u64 = 3;
+
+/// One record's output, its outcome and its raw length.
+type Screened = (Vec<u8>, Outcome, u64);
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -162,36 +168,74 @@ pub fn scan(
                 }
             }
         });
-        let mut buf = Vec::new();
-        for chunk in rx {
-            let chunk = chunk?;
-            let input = names[chunk.input].as_str();
-            let outputs: Vec<Vec<(Vec<u8>, Outcome, u64)>> = pool.install(|| {
-                chunk
-                    .records
-                    .par_chunks(BATCH_ADS)
-                    .map_init(Scratch::default, |scratch, batch| {
-                        screen_records(screener, opts, input, chunk.header.as_ref(), batch, scratch)
-                    })
-                    .collect()
-            });
-            buf.clear();
-            for (bytes, outcome, raw_len) in outputs.into_iter().flatten() {
-                buf.extend_from_slice(&bytes);
-                summary.read += 1;
-                summary.bytes += raw_len;
-                match outcome {
-                    Outcome::Screened { flagged, truncated } => {
-                        summary.screened += 1;
-                        summary.flagged += u64::from(flagged);
-                        summary.truncated += u64::from(truncated);
+        // Each chunk goes to the pool as soon as it is read, up to `IN_FLIGHT` at once, and
+        // this thread writes the results in input order as they come back: the workers go on
+        // with the next chunk while the last batches of one finish and while it is written.
+        let (done_tx, done_rx) = channel::<(u64, Vec<Screened>)>();
+        pool.in_place_scope(|jobs| -> Result<(), ScanError> {
+            let mut sent = 0u64;
+            let mut written = 0u64;
+            let mut reading = true;
+            let mut finished: BTreeMap<u64, Vec<Screened>> = BTreeMap::new();
+            let mut buf = Vec::new();
+            loop {
+                while reading && sent - written < IN_FLIGHT {
+                    let Ok(chunk) = rx.recv() else {
+                        reading = false;
+                        break;
+                    };
+                    let chunk = chunk?;
+                    let done_tx = done_tx.clone();
+                    let input = names[chunk.input].as_str();
+                    let seq = sent;
+                    jobs.spawn(move |_| {
+                        let outputs = chunk
+                            .records
+                            .par_chunks(BATCH_ADS)
+                            .map_init(Scratch::default, |scratch, batch| {
+                                screen_records(
+                                    screener,
+                                    opts,
+                                    input,
+                                    chunk.header.as_ref(),
+                                    batch,
+                                    scratch,
+                                )
+                            })
+                            .flatten_iter()
+                            .collect();
+                        // The writer has stopped only on an error it is returning.
+                        let _ = done_tx.send((seq, outputs));
+                    });
+                    sent += 1;
+                }
+                if written == sent {
+                    return Ok(());
+                }
+                let Ok((seq, outputs)) = done_rx.recv() else {
+                    return Ok(()); // unreachable while jobs are in flight: this scope holds `done_tx`
+                };
+                finished.insert(seq, outputs);
+                while let Some(outputs) = finished.remove(&written) {
+                    buf.clear();
+                    for (bytes, outcome, raw_len) in outputs {
+                        buf.extend_from_slice(&bytes);
+                        summary.read += 1;
+                        summary.bytes += raw_len;
+                        match outcome {
+                            Outcome::Screened { flagged, truncated } => {
+                                summary.screened += 1;
+                                summary.flagged += u64::from(flagged);
+                                summary.truncated += u64::from(truncated);
+                            }
+                            Outcome::Failed => summary.errors += 1,
+                        }
                     }
-                    Outcome::Failed => summary.errors += 1,
+                    out.write_all(&buf).map_err(ScanError::Output)?;
+                    written += 1;
                 }
             }
-            out.write_all(&buf).map_err(ScanError::Output)?;
-        }
-        Ok(())
+        })
     })?;
     out.flush().map_err(ScanError::Output)?;
     summary.elapsed = start.elapsed();
@@ -259,7 +303,7 @@ fn screen_records(
     header: Option<&csv::StringRecord>,
     batch: &[(RawRecord, u64)],
     scratch: &mut Scratch,
-) -> Vec<(Vec<u8>, Outcome, u64)> {
+) -> Vec<Screened> {
     let parsed: Vec<_> = batch
         .iter()
         .map(|(rec, position)| opts.spec.parse(&rec.body, header, *position))
