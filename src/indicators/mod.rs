@@ -81,8 +81,9 @@ const ORG_NAME: &str = r"(?m)^[^\n]{3,80} (?:-|–|—|\||@|at) (?:The )?[A-Z][A
 /// so the lazy DFA runs with ASCII classes, which keeps it small and fast (with Unicode classes it
 /// cost 10–40 µs on a non-ASCII ad of new text), while the pattern keeps its Unicode meaning: the
 /// counted `[^\n]{3,80}` still counts characters, and the two word boundaries are written as the
-/// shadow bytes of word and non-word characters around them.
-fn org_name_for_shadow() -> Result<String> {
+/// shadow bytes of word and non-word characters around them. Returned as the pattern's two
+/// alternatives: a line `Job title - Employer,`, and a name ending in a kind of organisation.
+fn org_name_for_shadow() -> Result<[String; 2]> {
     let bad = || Error::Catalogue("anonymous_employer: organisation pattern changed shape".into());
     let replace = |s: &str, from: &str, to: &str| {
         if s.matches(from).count() == 1 {
@@ -92,15 +93,16 @@ fn org_name_for_shadow() -> Result<String> {
         }
     };
     const NOT_WORD: &str = r"[^0-9A-Za-z_\x82\x83]";
-    let p = replace(ORG_NAME, "–", r"\x80")?;
-    let p = replace(&p, "—", r"\x81")?;
-    let p = replace(&p, "Café", r"Caf\x82")?;
-    let p = replace(&p, r"|\b[A-Z]", &format!("|(?:^|{NOT_WORD})[A-Z]"))?;
-    let p = p.strip_suffix(r")\b").ok_or_else(bad)?;
-    if !p.is_ascii() {
+    let (head, tail) = ORG_NAME.split_once(r"|\b[A-Z]").ok_or_else(bad)?;
+    let head = replace(head, "–", r"\x80")?;
+    let head = replace(&head, "—", r"\x81")?;
+    let tail = replace(tail, "Café", r"Caf\x82")?;
+    let tail = tail.strip_suffix(r")\b").ok_or_else(bad)?;
+    let tail = format!("(?:^|{NOT_WORD})[A-Z]{tail})(?:{NOT_WORD}|$)");
+    if !head.is_ascii() || !tail.is_ascii() {
         return Err(bad());
     }
-    Ok(format!("{p})(?:{NOT_WORD}|$)"))
+    Ok([head, tail])
 }
 
 /// The shadow of `original` for [`org_name_for_shadow`]: ASCII as it is; the pattern's non-ASCII
@@ -158,20 +160,28 @@ pub(crate) struct Matched {
 #[derive(Debug, Clone)]
 struct DetectorPatterns {
     time_range: Regex,
-    /// Organisation names in the original text, over its shadow ([`org_name_for_shadow`]).
-    org_shadow: Regex,
+    /// Organisation names in the original text, over its shadow ([`org_name_for_shadow`]): the
+    /// pattern's two alternatives apart, the cheap one (a name ending in a kind of
+    /// organisation, in most ads that get this far) tried first.
+    org_shadow: [Regex; 2],
 }
 
 impl DetectorPatterns {
     fn new() -> Result<Self> {
         Ok(DetectorPatterns {
             time_range: compile(TIME_RANGE, "long_day")?,
-            org_shadow: RegexBuilder::new(&org_name_for_shadow()?)
-                .unicode(false)
-                .size_limit(1 << 22)
-                .dfa_size_limit(DFA_CACHE_LIMIT)
-                .build()
-                .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))?,
+            org_shadow: {
+                let [head, tail] = org_name_for_shadow()?;
+                let build = |p: &str| {
+                    RegexBuilder::new(p)
+                        .unicode(false)
+                        .size_limit(1 << 22)
+                        .dfa_size_limit(DFA_CACHE_LIMIT)
+                        .build()
+                        .map_err(|e| Error::Catalogue(format!("anonymous_employer: {e}")))
+                };
+                [build(&tail)?, build(&head)?]
+            },
         })
     }
 }
@@ -555,13 +565,15 @@ impl IndicatorEngine {
     }
 
     fn org_in_original(&self, original: &str) -> bool {
-        if original.is_ascii() {
-            // An ASCII text is its own shadow.
-            return self.detectors.org_shadow.is_match(original.as_bytes());
-        }
         let mut shadow = Vec::new();
-        org_shadow(original, &mut shadow);
-        self.detectors.org_shadow.is_match(&shadow)
+        let text = if original.is_ascii() {
+            // An ASCII text is its own shadow.
+            original.as_bytes()
+        } else {
+            org_shadow(original, &mut shadow);
+            &shadow
+        };
+        self.detectors.org_shadow.iter().any(|re| re.is_match(text))
     }
 
     fn excluded(&self, ind: usize, text: &[u8], r: Range<usize>) -> bool {
