@@ -93,8 +93,9 @@ pub struct Normalized {
     work: Work,
 }
 
-/// The working buffers of one normalisation (16 bytes per character): needed only while
-/// normalising, so a batch of ads shares one set rather than keeping one per ad.
+/// The working buffers of one normalisation (16 bytes per character on the full path, 4 on the
+/// fast path): needed only while normalising, so a batch of ads shares one set rather than
+/// keeping one per ad.
 #[derive(Debug, Default, Clone)]
 pub struct Work {
     units: Vec<Unit>,
@@ -277,9 +278,11 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
         map: &mut out.folded_map,
         last: None,
     };
-    let (amp, alt) = fold(input, &mut sink);
+    let (special, alt) = fold(input, &mut sink);
     let bytes = sink.bytes;
-    if alt || (amp && has_entity(&bytes)) {
+    if alt || (special && has_entity(&bytes)) {
+        // Keep the buffer for the next ad; the full path overwrites it.
+        out.folded = String::from_utf8(bytes).unwrap_or_default();
         return false;
     }
     let Ok(folded) = String::from_utf8(bytes) else {
@@ -338,6 +341,7 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     if changed {
         // Leetspeak made an entity (`&c0py;`): the full path decodes it.
         if has_entity(&text) {
+            out.text = String::from_utf8(text).unwrap_or_default();
             return false;
         }
         out.text_is_folded = false;
@@ -565,7 +569,8 @@ static PLAIN: [bool; 256] = {
     t
 };
 
-/// Folds `input` into `units`: whether any `&` is among them, and whether any look-alike letter.
+/// Folds `input` into `units`. Returns whether an `&` or a look-alike letter is among them (the
+/// full path's cue to run its decoding and mapping passes), and whether a look-alike letter is.
 fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
     let bytes = input.as_bytes();
     let mut f = Folder {
@@ -724,12 +729,12 @@ fn collapse_spaces(units: &mut Vec<Unit>) {
     *units = out;
 }
 
-/// Parses an entity body (`amp;`, `#123;`, `#x1F;`) starting at unit `i`: the decoded character
 /// Whether an `&` starts a decodable entity (`&amp;`, `&#39;`) anywhere in `units`.
 fn has_entity<T: Sym>(units: &[T]) -> bool {
     (0..units.len()).any(|i| units[i].c() == '&' && entity_at(units, i + 1).is_some())
 }
 
+/// Parses an entity body (`amp;`, `#123;`, `#x1F;`) starting at unit `i`: the decoded character
 /// and the index of the closing `;`.
 fn entity_at<T: Sym>(units: &[T], i: usize) -> Option<(char, usize)> {
     let mut body = [0u8; 12];

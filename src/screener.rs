@@ -91,10 +91,12 @@ impl Analyzer {
     }
 
     /// The analysis of a batch, one stage at a time over the whole batch (normalise all, then
-    /// the pattern sets, then entities, then indicators): each stage's automata then stay in the CPU cache from one ad
-    /// to the next instead of being evicted by the other stages' (the indicator sets alone ran
-    /// 2.5 times slower when every ad went through all stages in turn). The one analysis path:
-    /// [`Analyzer::analyze`] (training) and [`Screener`] (scoring) both come here.
+    /// the pattern sets, then entities, then indicators): each stage's automata then stay in the
+    /// CPU cache from one ad to the next instead of being evicted by the other stages' (the
+    /// indicator sets alone ran 2.5 times slower when every ad went through all stages in turn).
+    /// The entities come after the sets, which tell them which searches can find anything. The
+    /// one analysis path: [`Analyzer::analyze`] (training) and [`Screener`] (scoring) both come
+    /// here.
     fn analyze_many(&self, texts: &[&str], slots: &mut [Slot], work: &mut Work) {
         for (&text, slot) in texts.iter().zip(slots.iter_mut()) {
             normalize_into_with(text, &mut slot.norm, work);

@@ -670,6 +670,39 @@ fn out_file_untouched_when_the_run_fails() {
     );
 }
 
+/// On standard output, an input that cannot be read stops the scan after everything read before
+/// it has been written: the sample ads (40 records, then a large file of three chunks) come out
+/// in full and in order, then the run fails naming the missing input.
+#[test]
+fn records_read_before_an_unreadable_input_are_written() {
+    let dir = tempdir();
+    let (large, large_ids) = large_input(dir.path(), LARGE_RECORDS);
+    let r = run(
+        [
+            "scan".as_ref(),
+            sample_jsonl().as_os_str(),
+            large.as_os_str(),
+            "/nonexistent/input.jsonl".as_ref(),
+        ],
+        b"",
+    );
+    assert_no_panic(&r);
+    assert_eq!(r.status.code(), Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("/nonexistent/input.jsonl"),
+        "{}",
+        r.describe()
+    );
+    let recs = parse_jsonl(&r.stdout);
+    let ids: Vec<Option<String>> = recs
+        .iter()
+        .map(|v| v["id"].as_str().map(String::from))
+        .collect();
+    let mut expected = sample_ids();
+    expected.extend(large_ids);
+    assert_eq!(ids, expected);
+}
+
 /// `--out` goes through a temporary file; the result should still get the permissions any newly
 /// created file gets (umask), not the temporary file's private 0600.
 #[cfg(unix)]

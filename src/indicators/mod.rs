@@ -303,9 +303,9 @@ pub struct IndicatorEngine {
 }
 
 /// The lazy-DFA cache each single regex may grow to (per thread; it grows only as states are
-/// built). The `regex` default, 2 MiB, is too small for the Unicode organisation-name pattern:
-/// its cache was cleared and rebuilt over and over, 27 µs per non-ASCII ad of new text against
-/// 10 µs (3.5 µs on text seen before) with this limit.
+/// built). The `regex` default, 2 MiB, is too small for the larger patterns on new text: the
+/// organisation-name pattern, when it was one Unicode automaton, cleared and rebuilt its cache
+/// over and over (27 µs per non-ASCII ad of new text against 10 µs with this limit).
 pub(crate) const DFA_CACHE_LIMIT: usize = 1 << 26;
 /// The same for each [`RegexSet`] of [`PatternSets`], whose automata are far larger (session 1:
 /// 16 MiB made the indicator stage 15 times slower).
@@ -737,6 +737,7 @@ mod tests {
     use super::*;
     use crate::entities::EntityExtractor;
     use crate::normalize::normalize;
+    use proptest::strategy::Strategy;
 
     fn ids(text: &str) -> Vec<String> {
         let engine = IndicatorEngine::new(Catalogue::builtin().unwrap()).unwrap();
@@ -927,13 +928,64 @@ mod tests {
                 "Acme", "Grand", "Hotel", "Café", "Cafe", "Bank", "of", "and", "&", "The ",
                 " ", " - ", " – ", " — ", " | ", " @ ", " at ", ",", "\n", "é", "ж", "日本",
                 "\u{301}", "\u{1F600}", "_", "x", "Ёлка", "ééééééééééééééééééééééééééééééééééééééé",
-                "жжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж", "9",
+                "жжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж", "9", "\r", "\u{2028}", "\u{85}",
+                "\u{200D}", "\u{200C}", "٣", "Ⅻ", "ⓐ",
             ]), 0..24)
         ) {
             let engine = org_engine();
             let text = parts.concat();
             let unicode = regex::Regex::new(ORG_NAME).unwrap();
             proptest::prop_assert_eq!(engine.org_in_original(&text), unicode.is_match(&text), "{:?}", text);
+        }
+
+        /// Each gate is its search's `is_match`, and gated extraction is full extraction, on
+        /// random mixes of the gated searches' triggers, other text and other scripts.
+        #[test]
+        fn gates_answer_as_their_searches_do_on_random_text(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    " ", "\n", "Ltd", "Acme Inc.", "www.x.com", "jobs.example.org/apply",
+                    "6am to 9pm", "6 am - 11 pm", "hiring", "work", "whatsapp: anna_22",
+                    "snap id lily.x", "I'm 17", "aged 16", "19 years old", "12 high street",
+                    "reg no 12345", "@mail.com", "p@ss", "w h a t", "ж", "é", "&amp;", "5",
+                ]).prop_map(String::from),
+                "[ -~]{0,6}",
+                "\\PC{0,3}",
+            ], 0..16)
+        ) {
+            let engine = org_engine();
+            let text = parts.concat();
+            let n = normalize(&text);
+            let m = engine.matching_patterns(&n);
+            static SEARCHES: std::sync::OnceLock<[Regex; 6]> = std::sync::OnceLock::new();
+            let searches = SEARCHES.get_or_init(|| {
+                let [a, b, c] = TEXT_GATES;
+                let [d, e, f] = FOLDED_GATES;
+                [a, b, c, d, e, f].map(|p| RegexBuilder::new(p).unicode(false).build().unwrap())
+            });
+            let (t, f) = (n.text().as_bytes(), n.folded().as_bytes());
+            let truth = [
+                searches[0].is_match(t),
+                searches[1].is_match(t),
+                searches[2].is_match(t),
+                searches[3].is_match(f),
+                searches[4].is_match(f),
+                searches[5].is_match(f),
+            ];
+            let found = [
+                m.job_context,
+                m.time_range,
+                m.entities.age,
+                m.org_folded,
+                m.entities.url,
+                m.entities.platform_handle,
+            ];
+            proptest::prop_assert_eq!(found, truth, "{:?}", text);
+            let extractor = EntityExtractor::new();
+            proptest::prop_assert_eq!(
+                extractor.extract_gated(&text, &n, m.entities),
+                extractor.extract(&text, &n)
+            );
         }
     }
 

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{channel, sync_channel, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -171,50 +172,77 @@ pub fn scan(
         // Each chunk goes to the pool as soon as it is read, up to `IN_FLIGHT` at once, and
         // this thread writes the results in input order as they come back: the workers go on
         // with the next chunk while the last batches of one finish and while it is written.
-        let (done_tx, done_rx) = channel::<(u64, Vec<Screened>)>();
+        let (done_tx, done_rx) = channel::<(u64, std::thread::Result<Vec<Screened>>)>();
         pool.in_place_scope(|jobs| -> Result<(), ScanError> {
             let mut sent = 0u64;
             let mut written = 0u64;
             let mut reading = true;
+            // An unreadable input stops the reading, not the writing: what was read before it
+            // is still screened and written, then the error is returned.
+            let mut failed = None;
             let mut finished: BTreeMap<u64, Vec<Screened>> = BTreeMap::new();
             let mut buf = Vec::new();
             loop {
                 while reading && sent - written < IN_FLIGHT {
-                    let Ok(chunk) = rx.recv() else {
-                        reading = false;
-                        break;
+                    // Wait for input only when nothing is in flight, so that on a slow stream
+                    // each chunk is written as soon as it is screened.
+                    let next = if sent == written {
+                        rx.recv().ok()
+                    } else {
+                        match rx.try_recv() {
+                            Ok(chunk) => Some(chunk),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => None,
+                        }
                     };
-                    let chunk = chunk?;
+                    let chunk = match next {
+                        Some(Ok(chunk)) => chunk,
+                        Some(Err(e)) => {
+                            failed = Some(e);
+                            reading = false;
+                            break;
+                        }
+                        None => {
+                            reading = false;
+                            break;
+                        }
+                    };
                     let done_tx = done_tx.clone();
                     let input = names[chunk.input].as_str();
                     let seq = sent;
                     jobs.spawn(move |_| {
-                        let outputs = chunk
-                            .records
-                            .par_chunks(BATCH_ADS)
-                            .map_init(Scratch::default, |scratch, batch| {
-                                screen_records(
-                                    screener,
-                                    opts,
-                                    input,
-                                    chunk.header.as_ref(),
-                                    batch,
-                                    scratch,
-                                )
-                            })
-                            .flatten_iter()
-                            .collect();
-                        // The writer has stopped only on an error it is returning.
+                        // A panic (a bug: no input should cause one) is handed to the writer,
+                        // which raises it again; it must not leave the writer waiting.
+                        let outputs = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            chunk
+                                .records
+                                .par_chunks(BATCH_ADS)
+                                .map_init(Scratch::default, |scratch, batch| {
+                                    screen_records(
+                                        screener,
+                                        opts,
+                                        input,
+                                        chunk.header.as_ref(),
+                                        batch,
+                                        scratch,
+                                    )
+                                })
+                                .flatten_iter()
+                                .collect()
+                        }));
+                        // Cannot fail: the receiver outlives the scope.
                         let _ = done_tx.send((seq, outputs));
                     });
                     sent += 1;
                 }
                 if written == sent {
-                    return Ok(());
+                    return failed.map_or(Ok(()), Err);
                 }
+                // Jobs are in flight and each sends once, so this returns.
                 let Ok((seq, outputs)) = done_rx.recv() else {
-                    return Ok(()); // unreachable while jobs are in flight: this scope holds `done_tx`
+                    return failed.map_or(Ok(()), Err);
                 };
+                let outputs = outputs.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 finished.insert(seq, outputs);
                 while let Some(outputs) = finished.remove(&written) {
                     buf.clear();
