@@ -203,13 +203,10 @@ fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Pa
     out.text_map.clear();
     let mut joined = std::mem::take(&mut work.out);
     joined.clear();
-    // One pass for both questions. `undo_leet` only changes a leet character after a Latin
-    // letter, or a `0` before one (`0nly`).
+    // One pass for both questions.
     let (mut spaced, mut leety) = (false, false);
     for (i, w) in units.windows(2).enumerate() {
-        let (a, b) = (w[0].c, w[1].c);
-        leety |=
-            (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic());
+        leety |= leet_pair(w[0].c, w[1].c);
         if spaced_run(&units, i).is_some() {
             spaced = true;
             break;
@@ -318,10 +315,10 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     let folded = out.folded.as_bytes();
     let mut changed = false;
     let mut from = 0;
-    while let Some(p) = folded[from..].windows(2).position(|w| {
-        let (a, b) = (char::from(w[0]), char::from(w[1]));
-        (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic())
-    }) {
+    while let Some(p) = folded[from..]
+        .windows(2)
+        .position(|w| leet_pair(char::from(w[0]), char::from(w[1])))
+    {
         // Neither character of a flagged pair is a space: both are in the word around `p`.
         let p = from + p;
         let start = folded[..p]
@@ -469,8 +466,9 @@ impl<S: Sink> Folder<'_, S> {
         }
     }
 
+    /// Writes the pending space, if any, as one unit.
     #[inline]
-    fn push(&mut self, c: char, alt: u8, src: (u32, u32)) {
+    fn flush_space(&mut self) {
         if let Some(sp) = self.pending_space.take() {
             self.units.push_unit(Unit {
                 c: ' ',
@@ -479,6 +477,11 @@ impl<S: Sink> Folder<'_, S> {
                 end: sp.1,
             });
         }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char, alt: u8, src: (u32, u32)) {
+        self.flush_space();
         self.special |= (c == '&') | (alt != 0);
         self.alt |= alt != 0;
         self.units.push_unit(Unit {
@@ -491,14 +494,7 @@ impl<S: Sink> Folder<'_, S> {
 
     /// A run of printable ASCII without `<` or `>` (most of an ad).
     fn ascii_run(&mut self, run: &[u8], start: u32) {
-        if let Some(sp) = self.pending_space.take() {
-            self.units.push_unit(Unit {
-                c: ' ',
-                alt: 0,
-                start: sp.0,
-                end: sp.1,
-            });
-        }
+        self.flush_space();
         self.special |= run.contains(&b'&');
         self.units.push_ascii_run(run, start);
     }
@@ -682,14 +678,7 @@ fn decode_entities(units: &mut Vec<Unit>) -> bool {
                         alt: false,
                     };
                     f.char(c, src);
-                    if let Some(sp) = f.pending_space {
-                        out.push(Unit {
-                            c: ' ',
-                            alt: 0,
-                            start: sp.0,
-                            end: sp.1,
-                        });
-                    }
+                    f.flush_space();
                     changed = true;
                     i = end + 1;
                     continue;
@@ -1087,6 +1076,12 @@ fn undo_leet<T: Sym>(word: &mut [T]) -> bool {
         changed = true;
     }
     changed
+}
+
+/// Whether `undo_leet` could change the pair of characters `a`, `b` of a word: a leet character
+/// after a Latin letter, or a `0` before one (`0nly`). A word with no such pair is left as it is.
+fn leet_pair(a: char, b: char) -> bool {
+    (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic())
 }
 
 fn leet(c: char) -> Option<char> {

@@ -799,11 +799,8 @@ mod tests {
     /// entity searches and detectors give what the ungated ones give.
     #[test]
     fn gates_answer_as_their_searches_do() {
-        let engine = IndicatorEngine::new(Catalogue::builtin().unwrap()).unwrap();
+        let engine = org_engine();
         let extractor = EntityExtractor::new();
-        let search = |p: &str| RegexBuilder::new(p).unicode(false).build().unwrap();
-        let text_gates = TEXT_GATES.map(search);
-        let folded_gates = FOLDED_GATES.map(search);
         let sample = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/datasets/sample/ads.jsonl"
@@ -833,24 +830,8 @@ mod tests {
         for t in &texts {
             let n = normalize(t);
             let m = engine.matching_patterns(&n);
-            let found = [
-                m.job_context,
-                m.time_range,
-                m.entities.age,
-                m.org_folded,
-                m.entities.url,
-                m.entities.platform_handle,
-            ];
-            let truth: Vec<bool> = text_gates
-                .iter()
-                .map(|r| r.is_match(n.text().as_bytes()))
-                .chain(
-                    folded_gates
-                        .iter()
-                        .map(|r| r.is_match(n.folded().as_bytes())),
-                )
-                .collect();
-            assert_eq!(found.to_vec(), truth, "{t}");
+            let (found, truth) = (gate_answers(&m), gate_searches_find(&n));
+            assert_eq!(found, truth, "{t}");
             for (k, &f) in found.iter().enumerate() {
                 seen[k][usize::from(f)] += 1;
             }
@@ -957,36 +938,39 @@ mod tests {
             let text = parts.concat();
             let n = normalize(&text);
             let m = engine.matching_patterns(&n);
-            static SEARCHES: std::sync::OnceLock<[Regex; 6]> = std::sync::OnceLock::new();
-            let searches = SEARCHES.get_or_init(|| {
-                let [a, b, c] = TEXT_GATES;
-                let [d, e, f] = FOLDED_GATES;
-                [a, b, c, d, e, f].map(|p| RegexBuilder::new(p).unicode(false).build().unwrap())
-            });
-            let (t, f) = (n.text().as_bytes(), n.folded().as_bytes());
-            let truth = [
-                searches[0].is_match(t),
-                searches[1].is_match(t),
-                searches[2].is_match(t),
-                searches[3].is_match(f),
-                searches[4].is_match(f),
-                searches[5].is_match(f),
-            ];
-            let found = [
-                m.job_context,
-                m.time_range,
-                m.entities.age,
-                m.org_folded,
-                m.entities.url,
-                m.entities.platform_handle,
-            ];
-            proptest::prop_assert_eq!(found, truth, "{:?}", text);
+            proptest::prop_assert_eq!(gate_answers(&m), gate_searches_find(&n), "{:?}", text);
             let extractor = EntityExtractor::new();
             proptest::prop_assert_eq!(
                 extractor.extract_gated(&text, &n, m.entities),
                 extractor.extract(&text, &n)
             );
         }
+    }
+
+    /// The gates of `m`, in the order of [`TEXT_GATES`] then [`FOLDED_GATES`].
+    fn gate_answers(m: &Matched) -> [bool; 6] {
+        [
+            m.job_context,
+            m.time_range,
+            m.entities.age,
+            m.org_folded,
+            m.entities.url,
+            m.entities.platform_handle,
+        ]
+    }
+
+    /// Whether each gated search, compiled on its own, finds something in `n`, in the order of
+    /// [`gate_answers`].
+    fn gate_searches_find(n: &Normalized) -> [bool; 6] {
+        static SEARCHES: std::sync::OnceLock<[Regex; 6]> = std::sync::OnceLock::new();
+        let searches = SEARCHES.get_or_init(|| {
+            let [a, b, c] = TEXT_GATES;
+            let [d, e, f] = FOLDED_GATES;
+            [a, b, c, d, e, f].map(|p| RegexBuilder::new(p).unicode(false).build().unwrap())
+        });
+        let (t, f) = (n.text().as_bytes(), n.folded().as_bytes());
+        let views = [t, t, t, f, f, f];
+        std::array::from_fn(|k| searches[k].is_match(views[k]))
     }
 
     fn org_engine() -> &'static IndicatorEngine {
