@@ -25,12 +25,6 @@ use adscreen::screener::{Analyzer, DEFAULT_MAX_AD_BYTES};
 use adscreen::train::{fit, Example, ModelMeta, TrainParams};
 use adscreen::Screener;
 
-// mimalloc backs large blocks with transparent huge pages (madvise), and the indicator sets'
-// lazy-DFA tables are large and read at random: fewer TLB misses made whole scans 1.2 times
-// faster (BENCHMARKS.md, session 5). The library leaves the allocator to its embedder.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "adscreen",
