@@ -22,7 +22,8 @@
 # NEW_ADS (20000: about as much text as BIG), ROUNDS (3).
 #
 # adscreen's rows are the best of ROUNDS runs (peers.py reports its peers' best of 3), one and two threads
-# alternating; the two-thread ratio is printed from the best and from the mean wall times.
+# alternating (1-2, then 2-1, ...); their peak RSS is the largest of the runs; the two-thread ratio is
+# printed from the best and from the mean wall times.
 set -euo pipefail
 shopt -s inherit_errexit   # a failing command inside $(...) must stop the script too
 export LC_ALL=C            # '.' as decimal separator for EPOCHREALTIME and awk
@@ -36,6 +37,7 @@ WORK=${WORK:-${TMPDIR:-/tmp}/adscreen-compare}/speed
 BIG_MB=${BIG_MB:-50}
 NEW_ADS=${NEW_ADS:-20000}
 ROUNDS=${ROUNDS:-3}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive whole number, not '$ROUNDS'" >&2; exit 2; }
 mkdir -p "$WORK"
 ROWS=$WORK/rows.jsonl
 
@@ -122,7 +124,8 @@ if have_adscreen; then
     # One and two threads alternate, ROUNDS times, so that drift in the machine's speed falls on
     # both alike.
     for round in $(seq "$ROUNDS"); do
-      for threads in 1 2; do
+      order="1 2"; (( round % 2 == 0 )) && order="2 1"
+      for threads in $order; do
         echo "== adscreen scan $file.jsonl --threads $threads (round $round)" >&2
         measure "$ADSCREEN" scan "$WORK/$file.jsonl" --threads "$threads" --out /dev/null >"$WORK/measure.txt"
         read -r wall rss <"$WORK/measure.txt"

@@ -7,8 +7,8 @@
 //! [`WordPieceMatcher`], a compiled equivalent of the same trained model: the same
 //! pre-tokenisation (`\w+|[^\w\s]+`, written as one pass over character classes with the
 //! `regex` crate's own Unicode `\w` table), then WordPiece greedy longest match over a byte trie
-//! of the vocabulary (double-array form: one array read per byte). Tests prove the two produce identical ids on the sample ads, the shared
-//! datasets and random input.
+//! of the vocabulary (double-array form: one array read per byte). Tests prove the two produce
+//! identical ids on the sample ads, the shared datasets and random input.
 
 use std::str::FromStr;
 
@@ -137,28 +137,23 @@ impl WordPieceMatcher {
     }
 
     fn from_vocab(vocab: impl Iterator<Item = (String, u32)>) -> Result<Self> {
+        let vocab: Vec<(String, u32)> = vocab.collect();
         let mut tokens: Vec<Box<str>> = Vec::new();
         let mut unk = None;
-        for (tok, id) in vocab {
-            let idx = id as usize;
+        for (tok, id) in &vocab {
+            let idx = *id as usize;
             if tokens.len() <= idx {
                 tokens.resize(idx + 1, Box::from(""));
             }
             if tok == UNK {
-                unk = Some(id);
+                unk = Some(*id);
             }
             tokens[idx] = Box::from(tok.as_str());
         }
         let unk = unk.ok_or_else(|| Error::Tokenizer("vocabulary has no [UNK] token".into()))?;
-        // Ids in the vocabulary's own numbering; the gaps `resize` filled are empty strings,
-        // which no lookup can return (a piece is never empty).
-        let entries = || {
-            tokens
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| !t.is_empty())
-                .map(|(id, t)| (t.as_bytes(), id as u32))
-        };
+        // The tries take every (entry, id) pair, as the reference's map does: two entries may
+        // share an id, and `tokens` keeps only one string per id.
+        let entries = || vocab.iter().map(|(t, id)| (t.as_bytes(), *id));
         let first = Trie::new(entries());
         let continuation = Trie::new(entries().filter_map(|(t, id)| {
             t.strip_prefix(CONTINUATION.as_bytes())
@@ -250,6 +245,11 @@ impl Cell {
 
 impl Trie {
     fn new<'a>(entries: impl Iterator<Item = (&'a [u8], u32)>) -> Trie {
+        Self::build(entries).0
+    }
+
+    /// The trie and how many bases it tried (at most [`Trie::MAX_TRIES`] + 1 per node).
+    fn build<'a>(entries: impl Iterator<Item = (&'a [u8], u32)>) -> (Trie, usize) {
         // A plain trie first (children sorted by byte), then each node's children placed at
         // the lowest base where all their cells are free, breadth first from the root (cell 0).
         let mut nodes: Vec<(std::collections::BTreeMap<u8, usize>, u32)> =
@@ -270,6 +270,7 @@ impl Trie {
             nodes[n].1 = id;
         }
         let mut cells = vec![Cell::EMPTY];
+        let mut tries = 0;
         // The free cells past the root, so that placing a node looks only at free cells.
         let mut free = std::collections::BTreeSet::new();
         let mut queue = std::collections::VecDeque::from([(0usize, 0usize)]);
@@ -280,7 +281,9 @@ impl Trie {
                 continue;
             };
             // The first child goes to the lowest free cell past `first` where the others fit
-            // too; past the last cell, everything fits.
+            // too, among the first few free cells; else past the last cell, where everything
+            // fits. Without the limit, free cells that fit no node's shape pile up in front,
+            // and a vocabulary built for it takes quadratic time to load.
             let fits = |base: usize| {
                 children.keys().all(|&b| {
                     free.contains(&(base + b as usize)) || base + b as usize >= cells.len()
@@ -288,9 +291,12 @@ impl Trie {
             };
             let base = free
                 .range(first as usize + 1..)
+                .take(Self::MAX_TRIES)
                 .map(|&q| q - first as usize)
+                .inspect(|_| tries += 1)
                 .find(|&base| fits(base))
                 .unwrap_or(cells.len().max(first as usize + 1) - first as usize);
+            tries += 1;
             let end = base + 256;
             if cells.len() < end {
                 free.extend(cells.len()..end);
@@ -308,8 +314,11 @@ impl Trie {
         while cells.len() > 1 && cells.last().is_some_and(|c| c.check == Cell::FREE) {
             cells.pop();
         }
-        Trie { cells }
+        (Trie { cells }, tries)
     }
+
+    /// Free cells tried as the first child's place before placing a node past the end.
+    const MAX_TRIES: usize = 64;
 
     /// The longest non-empty entry that `s` starts with: its length in bytes and its id.
     fn longest_prefix(&self, s: &[u8]) -> Option<(usize, u32)> {
@@ -390,6 +399,43 @@ fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trie_load_stays_linear_on_a_vocabulary_built_against_it() {
+        // Review, session 5: distinct CJK prefixes each followed by three bytes, a shape that
+        // leaves free cells no later node fits. Searching all free cells tried ~0.21·n² bases.
+        let keys: Vec<Vec<u8>> = (0..8000u32)
+            .flat_map(|k| {
+                let prefix = char::from_u32(0x4E00 + k)
+                    .map(String::from)
+                    .unwrap_or_default();
+                [0x01, 0x40 + (k % 63) as u8, 0x7F].map(|b| {
+                    let mut key = prefix.clone().into_bytes();
+                    key.push(b);
+                    key
+                })
+            })
+            .collect();
+        let (trie, tries) = Trie::build(keys.iter().zip(0..).map(|(k, id)| (k.as_slice(), id)));
+        let nodes = keys.len() * 2; // generous: the prefixes share their first bytes
+        assert!(tries <= nodes * (Trie::MAX_TRIES + 1), "{tries} tries");
+        for (key, id) in keys.iter().zip(0..) {
+            assert_eq!(trie.longest_prefix(key), Some((key.len(), id)));
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_keep_every_entry() {
+        let m = WordPieceMatcher::from_vocab(
+            [("[UNK]", 0), ("ab", 1), ("xy", 1), ("##c", 2)]
+                .into_iter()
+                .map(|(t, id)| (t.to_string(), id)),
+        )
+        .unwrap();
+        let mut ids = Vec::new();
+        m.encode_into("ab xy xyc q", &mut ids);
+        assert_eq!(ids, [1, 1, 1, 2, 0]);
+    }
 
     #[test]
     fn trie_finds_the_longest_entry_a_text_starts_with() {
