@@ -14,9 +14,10 @@
 #
 # BIG.jsonl holds only ~221 distinct texts, and adscreen's regex automata (lazy DFAs) build their states
 # on the text they first see, so BIG shows adscreen on text it has seen before. NEW.jsonl is the other
-# case: NEW_ADS ads of new text, each one made by a word Markov chain (two words of context, seed 788)
-# trained on the training ads, as long as a training ad. peers.py scores NEW too (its labels are the
-# length donors', so only its speed means anything), and `adscreen scan` reads it with 1 and 2 threads.
+# case: NEW_ADS ads of new text, each one made by a word Markov chain (benches/markov_ads.py: two words of
+# context, seed 788) trained on the training ads, as long as a training ad. peers.py scores NEW too (its
+# labels are the length donors', so only its speed means anything), and `adscreen scan` reads it with 1
+# and 2 threads.
 #
 # Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50),
 # NEW_ADS (20000: about as much text as BIG), ROUNDS (3).
@@ -61,34 +62,7 @@ print(json.dumps({"big_ads": repeat * len(texts), "repeat": repeat, "big_file_mb
 EOF
 
 # NEW.jsonl: new text, generated from the training ads (see the header); its stats are the next row.
-python3 - "$WORK/holdout/train.jsonl" "$WORK/NEW.jsonl" "$NEW_ADS" >>"$ROWS" <<'EOF'
-import collections, json, random, re, sys
-FIELDS = ("title", "company_profile", "description", "requirements", "benefits")
-src, dst, n_ads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-recs = [json.loads(l) for l in open(src, encoding="utf-8")]
-texts = [(r.get("text") or "\n".join(r[k] for k in FIELDS if r.get(k)), int(r["label"])) for r in recs]
-words = lambda t: re.findall(r"\S+|\n", t)
-follow = collections.defaultdict(list)
-for t, _ in texts:
-    w = ["<s>", "<s>"] + words(t) + ["</s>"]
-    for a, b, c in zip(w, w[1:], w[2:]):
-        follow[(a, b)].append(c)
-rng = random.Random(788)
-text_bytes = 0
-with open(dst, "w", encoding="utf-8") as f:
-    for i in range(n_ads):
-        donor, label = rng.choice(texts)
-        want, out, ctx = len(words(donor)), [], ("<s>", "<s>")
-        while len(out) < want:
-            c = rng.choice(follow[ctx])
-            if c == "</s>":
-                out.append("\n"); ctx = ("<s>", "<s>"); continue
-            out.append(c); ctx = (ctx[1], c)
-        text = re.sub(r" ?\n ?", "\n", " ".join(out)).strip()
-        text_bytes += len(text.encode())
-        f.write(json.dumps({"id": f"new-{i}", "label": label, "text": text}, ensure_ascii=False) + "\n")
-print(json.dumps({"new_ads": n_ads, "new_text_mb": round(text_bytes / 1e6, 2)}))
-EOF
+python3 benches/markov_ads.py "$WORK/holdout/train.jsonl" "$WORK/NEW.jsonl" "$NEW_ADS" >>"$ROWS"
 
 echo "== peers on the holdout" >&2
 "$PEERS_PY" "$PEERS" "$WORK/holdout/train.jsonl" "$WORK/holdout/test.jsonl" | tee "$WORK/peers.jsonl" >&2
