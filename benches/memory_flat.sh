@@ -36,14 +36,18 @@ for k in $(seq 0 $((PARTS - 1))); do
   fi
   parts+=("$f")
 done
-echo "== input: ${parts[*]} ($(cat "${parts[@]}" | wc -c) bytes)" >&2
+echo "== input: ${parts[*]} ($(stat -c %s "${parts[@]}" | awk '{s += $1} END {printf "%.0f", s}') bytes)" >&2
 
 cat "${parts[@]}" | /usr/bin/time -f "peak RSS (time): %M KB, %e s" \
   "$ADSCREEN" scan - --threads "$THREADS" --out /dev/null &
 # $! is /usr/bin/time; adscreen is its child.
-sleep 1
-pid=$(pgrep -P $! -x adscreen || true)
-[[ -n $pid ]] || { echo "adscreen did not start" >&2; wait; exit 1; }
+timer=$!
+pid=
+while [[ -z $pid ]] && kill -0 "$timer" 2>/dev/null; do
+  sleep 0.1
+  pid=$(pgrep -P "$timer" -x adscreen || true)
+done
+[[ -n $pid ]] || { wait "$timer"; echo "(finished before the first sample)" >&2; exit 0; }
 echo "seconds	input_MB	rss_MB	peak_rss_MB"
 start=$SECONDS
 while kill -0 "$pid" 2>/dev/null; do
