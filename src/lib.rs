@@ -55,6 +55,7 @@ pub mod normalize;
 pub mod screener;
 pub mod tokens;
 pub mod train;
+mod trie;
 
 pub use ad::{Ad, Band, Verdict};
 pub use error::{Error, Result};

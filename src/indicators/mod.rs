@@ -21,6 +21,8 @@ use crate::entities::{self, Entity, EntityGates, EntityKind};
 use crate::error::{Error, Result};
 use crate::normalize::Normalized;
 
+mod anchored;
+
 /// The catalogue that ships with adscreen.
 pub const BUILTIN_CATALOGUE: &str = include_str!("catalogue.toml");
 
@@ -283,12 +285,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
-    /// All `patterns`, over the text view, in [`PatternSets`] of consecutive indicators.
-    sets: PatternSets,
+    /// All `patterns`, over the text view, and the text-view gates.
+    sets: anchored::AnchoredPatterns,
     /// For each pattern of `set`: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
-    /// All `folded_patterns`, over the folded view.
-    folded_sets: PatternSets,
+    /// All `folded_patterns`, over the folded view, and the folded-view gates.
+    folded_sets: anchored::AnchoredPatterns,
     folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
@@ -420,10 +422,10 @@ impl IndicatorEngine {
             };
         let mut indicator = indicator_of(&patterns);
         with_gates(&mut sources, &mut indicator, TEXT_GATES);
-        let sets = PatternSets::new(&sources, &indicator)?;
+        let sets = anchored::AnchoredPatterns::new(&sources, &indicator)?;
         let mut folded_indicator = indicator_of(&folded_patterns);
         with_gates(&mut folded_sources, &mut folded_indicator, FOLDED_GATES);
-        let folded_sets = PatternSets::new(&folded_sources, &folded_indicator)?;
+        let folded_sets = anchored::AnchoredPatterns::new(&folded_sources, &folded_indicator)?;
         let requires = catalogue
             .defs
             .iter()
@@ -985,5 +987,58 @@ mod tests {
         assert!(
             !ids("Salary $65,000 per year, 5 years experience").contains(&"wage_too_good".into())
         );
+    }
+}
+
+#[cfg(test)]
+mod anchored_experiment {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn anchored_against_sets() {
+        let cat = Catalogue::builtin().unwrap();
+        let eng = IndicatorEngine::new(cat.clone()).unwrap();
+        let mut sources: Vec<&str> = Vec::new();
+        let mut indicator = Vec::new();
+        for (i, d) in cat.defs.iter().enumerate() {
+            for p in &d.patterns { sources.push(p); indicator.push(i); }
+        }
+        for (k, g) in TEXT_GATES.into_iter().enumerate() { sources.push(g); indicator.push(cat.defs.len() + k); }
+        let mut fsources: Vec<&str> = Vec::new();
+        let mut findicator = Vec::new();
+        for (i, d) in cat.defs.iter().enumerate() {
+            for p in &d.folded_patterns { fsources.push(p); findicator.push(i); }
+        }
+        for (k, g) in FOLDED_GATES.into_iter().enumerate() { fsources.push(g); findicator.push(cat.defs.len() + k); }
+        let t0 = Instant::now();
+        let a = anchored::AnchoredPatterns::new(&sources, &indicator).unwrap();
+        let fa = anchored::AnchoredPatterns::new(&fsources, &findicator).unwrap();
+        println!("build {:?}: text {:?} folded {:?}", t0.elapsed(), a.split(), fa.split());
+        let file = std::env::var("F").unwrap_or("/tmp/adscreen-compare/speed/NEW.jsonl".into());
+        let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(6000);
+        let norms: Vec<_> = std::fs::read_to_string(file).unwrap().lines().take(n)
+            .map(|l| { let v: serde_json::Value = serde_json::from_str(l).unwrap(); crate::normalize::normalize(v["text"].as_str().unwrap()) }).collect();
+        if std::env::var_os("ONLYA").is_some() {
+            for _ in 0..5 { let t0 = Instant::now(); let k: usize = norms.iter().map(|m| a.matches(m.text().as_bytes()).len()).sum(); println!("anchored text view only {:.1} us/ad {k}", t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64); }
+            return;
+        }
+        for pass in 0..2 {
+            let t0 = Instant::now();
+            let x: Vec<_> = norms.iter().map(|m| (eng.sets.matches(m.text().as_bytes()), eng.folded_sets.matches(m.folded().as_bytes()))).collect();
+            let ts = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
+            let t0 = Instant::now();
+            let y: Vec<_> = norms.iter().map(|m| (a.matches(m.text().as_bytes()), fa.matches(m.folded().as_bytes()))).collect();
+            let ta = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
+            let same = x.iter().zip(&y).filter(|(p, q)| p == q).count();
+            for (i, (p, q)) in x.iter().zip(&y).enumerate().filter(|(_, (p, q))| p != q).take(3) { println!("DIFF {i}: {p:?} vs {q:?}"); }
+            let t0 = Instant::now();
+            let r: usize = norms.iter().map(|m| a.rest_only(m.text().as_bytes()) + fa.rest_only(m.folded().as_bytes())).sum();
+            let tr = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
+            println!("rest only {tr:.1} us/ad ({r})");
+            if pass == 0 { a.report(&sources, norms.len()); }
+            println!("pass {pass}: sets {ts:.1} us/ad, anchored {ta:.1} us/ad, same {same}/{}", norms.len());
+        }
     }
 }

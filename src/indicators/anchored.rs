@@ -1,0 +1,358 @@
+//! Which patterns of one view match anywhere in an ad, found from their literal anchors.
+//!
+//! Most catalogue patterns begin with one of a few literal strings: `\b(?:free|paid) (?:flights?
+//! |visas?)` can only match where `free flight`, `free visa`, `paid flight` or `paid visa` starts.
+//! Those strings (the pattern's *prefix literals*, read from its syntax tree by `regex-syntax`'s
+//! extractor) go into one byte [`Trie`]; a pass over the ad follows the trie from each place a
+//! match could start, and each literal found there nominates its patterns; each nominee is then
+//! tried once at that place by an anchored lazy DFA that holds only that pattern's states.
+//!
+//! Why not one `RegexSet` over all patterns: its lazy DFA builds a state for each combination
+//! of partial matches in flight, so on text it has not seen it keeps building states (half its
+//! cost on new text, and each thread builds its own), while here each state belongs to one
+//! pattern and is reached only from its anchor.
+//!
+//! Exactness: every match of a pattern starts with one of its prefix literals, so a pattern
+//! that matches somewhere is nominated where that match starts, and the anchored search there
+//! finds it. Patterns whose matches can start with no literal of three bytes or more (a class
+//! such as `[a-z0-9._]+`) are left to a small [`PatternSets`] as before. A nominee the anchored
+//! search cannot decide counts as matching: the caller's own regex then finds its spans, or
+//! none, so nominating too much costs time and never changes a verdict.
+
+use std::sync::Arc;
+
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::util::pool::Pool;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, PatternID};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind, Look};
+
+use super::PatternSets;
+use crate::error::{Error, Result};
+use crate::trie::Trie;
+
+/// Prefix literals shorter than this nominate too often (`i`, `we`): such patterns stay in the
+/// pattern set. Literals that begin with a digit are exempt, since few words do.
+const MIN_LITERAL: usize = 3;
+
+/// The anchored patterns' lazy-DFA cache limit per thread (it grows only as states are built).
+const CACHE_LIMIT: usize = 1 << 26;
+
+type CachePool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
+
+#[cfg(test)]
+thread_local! { pub(crate) static COUNTS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) }; }
+
+#[cfg(test)]
+impl AnchoredPatterns {
+    pub(crate) fn report(&self, sources: &[&str], n: usize) {
+        COUNTS.with(|c| {
+            let c = c.borrow();
+            let total: usize = c.iter().sum();
+            println!("verifications per ad {:.1}", total as f64 / n as f64);
+            let mut v: Vec<(usize, usize)> = c.iter().copied().enumerate().collect();
+            v.sort_by_key(|x| std::cmp::Reverse(x.1));
+            for (p, k) in v.iter().take(25) {
+                let src = sources[self.anchored_index[*p]];
+                println!("{:8.2} {}", *k as f64 / n as f64, &src[..src.len().min(100)]);
+            }
+        });
+    }
+}
+
+/// Per-thread state of [`AnchoredPatterns::matches`].
+struct Scratch {
+    cache: Cache,
+    /// Per pattern: found in the current text.
+    found: Vec<bool>,
+    /// Per pattern: the last place (plus one) it was tried, so that two literals of one
+    /// pattern at one place try it once.
+    tried_at: Vec<usize>,
+}
+
+/// A view's patterns: the anchored ones and the rest in pattern sets.
+pub(crate) struct AnchoredPatterns {
+    /// Literals followed from where a word starts: those beginning with a word byte, of
+    /// patterns whose every match starts at a word boundary (`\b`).
+    word_start: Trie,
+    /// The other literals of such patterns (`\b\$?\d`), followed from where a word ends.
+    word_end: Trie,
+    /// Literals of the other anchored patterns, followed from every byte they start with.
+    anywhere: Trie,
+    /// Literal id → the range of `nominees` it nominates.
+    literal_nominees: Vec<(u32, u32)>,
+    /// Anchored pattern indices (the DFA's pattern ids).
+    nominees: Vec<u32>,
+    dfa: DFA,
+    scratch: Arc<CachePool>,
+    /// Anchored pattern → the caller's pattern index.
+    anchored_index: Vec<usize>,
+    /// The patterns without usable literals, and their indices.
+    rest: Option<(PatternSets, Vec<usize>)>,
+    len: usize,
+}
+
+impl std::fmt::Debug for AnchoredPatterns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnchoredPatterns")
+            .field("anchored", &self.anchored_index.len())
+            .field("rest", &self.rest.as_ref().map_or(0, |r| r.1.len()))
+            .finish()
+    }
+}
+
+impl Clone for AnchoredPatterns {
+    fn clone(&self) -> Self {
+        AnchoredPatterns {
+            word_start: self.word_start.clone(),
+            word_end: self.word_end.clone(),
+            anywhere: self.anywhere.clone(),
+            literal_nominees: self.literal_nominees.clone(),
+            nominees: self.nominees.clone(),
+            dfa: self.dfa.clone(),
+            scratch: Arc::clone(&self.scratch),
+            anchored_index: self.anchored_index.clone(),
+            rest: self.rest.clone(),
+            len: self.len,
+        }
+    }
+}
+
+/// Whether every match of `hir` starts at a word boundary.
+fn starts_with_word_boundary(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(Look::WordAscii | Look::WordUnicode) => true,
+        HirKind::Concat(parts) => parts.first().is_some_and(starts_with_word_boundary),
+        HirKind::Alternation(alts) => alts.iter().all(starts_with_word_boundary),
+        HirKind::Capture(c) => starts_with_word_boundary(&c.sub),
+        _ => false,
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// [`is_word_byte`] as a table.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// The literals every match of `hir` starts with, if they are few and long enough to anchor on.
+fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    // A Unicode word boundary makes the lazy DFA give up on non-ASCII text.
+    if hir.properties().look_set().contains_word_unicode() {
+        return None;
+    }
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(hir);
+    let literals = seq.literals()?;
+    let usable = |l: &[u8]| l.len() >= MIN_LITERAL || l.first().is_some_and(u8::is_ascii_digit);
+    if literals.is_empty() || !literals.iter().all(|l| usable(l.as_bytes())) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+impl AnchoredPatterns {
+    /// Compiles `sources` (regex syntax, Unicode off, as the catalogue's); `indicator[i]` groups
+    /// patterns for the pattern sets of the rest.
+    pub(crate) fn new(sources: &[&str], indicator: &[usize]) -> Result<Self> {
+        let bad = |e: &dyn std::fmt::Display| Error::Catalogue(format!("pattern set: {e}"));
+        let mut parser = regex_syntax::ParserBuilder::new();
+        parser.unicode(false).utf8(false);
+        let mut word_start = Vec::new();
+        let mut word_end = Vec::new();
+        let mut anywhere = Vec::new();
+        let mut anchored_index = Vec::new();
+        let mut anchored_sources = Vec::new();
+        let mut rest = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let hir = parser.build().parse(source).map_err(|e| bad(&e))?;
+            let Some(literals) = anchor_literals(&hir) else {
+                rest.push(i);
+                continue;
+            };
+            let local = anchored_index.len() as u32;
+            anchored_index.push(i);
+            anchored_sources.push(*source);
+            let boundary = starts_with_word_boundary(&hir);
+            for literal in literals {
+                let into = match literal.first() {
+                    Some(&b) if boundary && is_word_byte(b) => &mut word_start,
+                    Some(_) if boundary => &mut word_end,
+                    _ => &mut anywhere,
+                };
+                into.push((literal, local));
+            }
+        }
+        // One id per distinct literal (the same literal may start several patterns).
+        let mut literal_nominees = Vec::new();
+        let mut nominees = Vec::new();
+        let mut trie = |mut pairs: Vec<(Vec<u8>, u32)>| {
+            pairs.sort();
+            pairs.dedup();
+            let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
+            for (literal, pattern) in pairs {
+                if entries.last().is_none_or(|(l, _)| *l != literal) {
+                    let id = literal_nominees.len() as u32;
+                    let at = nominees.len() as u32;
+                    literal_nominees.push((at, at));
+                    entries.push((literal, id));
+                }
+                nominees.push(pattern);
+                if let Some(last) = literal_nominees.last_mut() {
+                    last.1 += 1;
+                }
+            }
+            Trie::new(entries.iter().map(|(l, id)| (l.as_slice(), *id)))
+        };
+        let word_start = trie(word_start);
+        let word_end = trie(word_end);
+        let anywhere = trie(anywhere);
+        let dfa = DFA::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
+            .configure(
+                DFA::config()
+                    .starts_for_each_pattern(true)
+                    .cache_capacity(CACHE_LIMIT),
+            )
+            .build_many(&anchored_sources)
+            .map_err(|e| bad(&e))?;
+        let patterns = anchored_index.len();
+        let for_pool = dfa.clone();
+        let scratch: CachePool = Pool::new(Box::new(move || Scratch {
+            cache: for_pool.create_cache(),
+            found: vec![false; patterns],
+            tried_at: vec![0; patterns],
+        }));
+        let rest = if rest.is_empty() {
+            None
+        } else {
+            let rest_sources: Vec<&str> = rest.iter().map(|&i| sources[i]).collect();
+            let rest_indicator: Vec<usize> = rest.iter().map(|&i| indicator[i]).collect();
+            Some((PatternSets::new(&rest_sources, &rest_indicator)?, rest))
+        };
+        Ok(AnchoredPatterns {
+            word_start,
+            word_end,
+            anywhere,
+            literal_nominees,
+            nominees,
+            dfa,
+            scratch: Arc::new(scratch),
+            anchored_index,
+            rest,
+            len: sources.len(),
+        })
+    }
+
+    /// How many patterns are anchored, and how many are left to the pattern sets.
+    #[cfg(test)]
+    pub(crate) fn split(&self) -> (usize, usize) {
+        (self.anchored_index.len(), self.len - self.anchored_index.len())
+    }
+
+    /// Follows `trie` from `at` and tries each pattern its literals there nominate.
+    #[inline]
+    fn follow(&self, trie: &Trie, text: &[u8], at: usize, scratch: &mut Scratch) {
+        trie.prefixes(&text[at..], |literal| {
+            let (from, to) = self.literal_nominees[literal as usize];
+            for &p in &self.nominees[from as usize..to as usize] {
+                self.try_pattern(p as usize, text, at, scratch);
+            }
+        });
+    }
+
+    /// Whether pattern `p` matches at `at`, once per pattern and place, into `scratch.found`.
+    #[inline(never)]
+    fn try_pattern(&self, p: usize, text: &[u8], at: usize, scratch: &mut Scratch) {
+        if scratch.found[p] || scratch.tried_at[p] == at + 1 {
+            return;
+        }
+        scratch.tried_at[p] = at + 1;
+        #[cfg(test)]
+        COUNTS.with(|c| { let mut c = c.borrow_mut(); if c.len() <= p { c.resize(p + 1, 0); } c[p] += 1; });
+        let input = Input::new(text)
+            .range(at..)
+            .anchored(Anchored::Pattern(PatternID::new_unchecked(p)))
+            .earliest(true);
+        // An error (none is expected: no Unicode word boundaries here, and the cache never
+        // gives up) nominates the pattern; its own regex decides.
+        scratch.found[p] = !matches!(self.dfa.try_search_fwd(&mut scratch.cache, &input), Ok(None));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn rest_only(&self, text: &[u8]) -> usize {
+        self.rest.as_ref().map_or(0, |(s, _)| s.matches(text).len())
+    }
+
+    /// Indices of the patterns that match `text`, in increasing order.
+    pub(crate) fn matches(&self, text: &[u8]) -> Vec<usize> {
+        let mut guard = self.scratch.get();
+        let scratch = &mut *guard;
+        scratch.found.fill(false);
+        scratch.tried_at.fill(0);
+        if !self.anchored_index.is_empty() {
+            let ends = !self.word_end.is_empty();
+            let anywhere = !self.anywhere.is_empty();
+            // Word starts and ends 64 bytes at a time, as bit masks: a branch per byte would
+            // be mispredicted at most word boundaries.
+            let mut before = 0u64; // whether the byte before the block is a word byte
+            for (k, block) in text.chunks(64).enumerate() {
+                let base = k * 64;
+                let mut word = 0u64;
+                for (i, &b) in block.iter().enumerate() {
+                    word |= u64::from(WORD_BYTE[b as usize]) << i;
+                }
+                let prev = (word << 1) | before;
+                let in_block = u64::MAX >> (64 - block.len());
+                let mut starts = word & !prev;
+                while starts != 0 {
+                    let at = base + starts.trailing_zeros() as usize;
+                    starts &= starts - 1;
+                    self.follow(&self.word_start, text, at, scratch);
+                }
+                if ends {
+                    let mut ends = !word & prev & in_block;
+                    while ends != 0 {
+                        let at = base + ends.trailing_zeros() as usize;
+                        ends &= ends - 1;
+                        if self.word_end.has_first(text[at]) {
+                            self.follow(&self.word_end, text, at, scratch);
+                        }
+                    }
+                }
+                before = word >> (block.len() - 1) & 1;
+            }
+            if anywhere {
+                for at in 0..text.len() {
+                    if self.anywhere.has_first(text[at]) {
+                        self.follow(&self.anywhere, text, at, scratch);
+                    }
+                }
+            }
+        }
+        let found = &scratch.found;
+        let mut out: Vec<usize> = found
+            .iter()
+            .zip(&self.anchored_index)
+            .filter(|(&f, _)| f)
+            .map(|(_, &i)| i)
+            .collect();
+        if let Some((sets, index)) = &self.rest {
+            out.extend(sets.matches(text).into_iter().map(|k| index[k]));
+            out.sort_unstable();
+        }
+        out
+    }
+}

@@ -1,0 +1,216 @@
+//! A byte trie in double-array form, built once at load time and read one array cell per byte.
+//!
+//! Two stages look strings up in one: sub-word [`tokens`](crate::tokens) (the longest
+//! vocabulary entry that starts the rest of a word; the hash maps it replaced hashed and
+//! compared every candidate piece, longest first: 12% of a scan in session 4) and the
+//! [`indicators`](crate::indicators)' literal anchors (every pattern literal that starts at a
+//! position of the text).
+
+/// A set of byte strings, each with an id, as a trie in double-array form: the child of the
+/// node in cell `s` on byte `b` is cell `t = base(s) + b` if `check(t) == s`, so following a
+/// text down the trie reads one cell per byte.
+#[derive(Debug, Clone)]
+pub(crate) struct Trie {
+    cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    base: u32,
+    /// The parent's cell, or [`Cell::FREE`].
+    check: u32,
+    /// The id of the entry ending here, or [`Cell::NO_ID`].
+    id: u32,
+}
+
+impl Cell {
+    const FREE: u32 = u32::MAX;
+    const NO_ID: u32 = u32::MAX;
+    const EMPTY: Cell = Cell {
+        base: 0,
+        check: Cell::FREE,
+        id: Cell::NO_ID,
+    };
+}
+
+impl Trie {
+    pub(crate) fn new<'a>(entries: impl Iterator<Item = (&'a [u8], u32)>) -> Trie {
+        Self::build(entries).0
+    }
+
+    /// The trie and how many bases it tried (at most [`Trie::MAX_TRIES`] + 1 per node).
+    fn build<'a>(entries: impl Iterator<Item = (&'a [u8], u32)>) -> (Trie, usize) {
+        // A plain trie first (children sorted by byte), then each node's children placed at
+        // the lowest base where all their cells are free, breadth first from the root (cell 0).
+        let mut nodes: Vec<(std::collections::BTreeMap<u8, usize>, u32)> =
+            vec![(Default::default(), Cell::NO_ID)];
+        for (key, id) in entries {
+            let mut n = 0;
+            for &b in key {
+                n = match nodes[n].0.get(&b) {
+                    Some(&c) => c,
+                    None => {
+                        nodes.push((Default::default(), Cell::NO_ID));
+                        let c = nodes.len() - 1;
+                        nodes[n].0.insert(b, c);
+                        c
+                    }
+                };
+            }
+            nodes[n].1 = id;
+        }
+        let mut cells = vec![Cell::EMPTY];
+        let mut tries = 0;
+        // The free cells past the root, so that placing a node looks only at free cells.
+        let mut free = std::collections::BTreeSet::new();
+        let mut queue = std::collections::VecDeque::from([(0usize, 0usize)]);
+        while let Some((node, cell)) = queue.pop_front() {
+            cells[cell].id = nodes[node].1;
+            let children = &nodes[node].0;
+            let Some((&first, _)) = children.iter().next() else {
+                continue;
+            };
+            // The first child goes to the lowest free cell past `first` where the others fit
+            // too, among the first few free cells; else past the last cell, where everything
+            // fits. Without the limit, free cells that fit no node's shape pile up in front,
+            // and a vocabulary built for it takes quadratic time to load.
+            let fits = |base: usize| {
+                children.keys().all(|&b| {
+                    free.contains(&(base + b as usize)) || base + b as usize >= cells.len()
+                })
+            };
+            let base = free
+                .range(first as usize + 1..)
+                .take(Self::MAX_TRIES)
+                .map(|&q| q - first as usize)
+                .inspect(|_| tries += 1)
+                .find(|&base| fits(base))
+                .unwrap_or(cells.len().max(first as usize + 1) - first as usize);
+            tries += 1;
+            let end = base + 256;
+            if cells.len() < end {
+                free.extend(cells.len()..end);
+                cells.resize(end, Cell::EMPTY);
+            }
+            cells[cell].base = base as u32;
+            for (&b, &child) in children {
+                let at = base + b as usize;
+                cells[at].check = cell as u32;
+                free.remove(&at);
+                queue.push_back((child, at));
+            }
+        }
+        // Trailing free cells are never reached: a lookup past the end is a miss.
+        while cells.len() > 1 && cells.last().is_some_and(|c| c.check == Cell::FREE) {
+            cells.pop();
+        }
+        (Trie { cells }, tries)
+    }
+
+    /// Calls `f(id)` for every entry that `s` starts with, shortest first.
+    #[inline]
+    pub(crate) fn prefixes(&self, s: &[u8], mut f: impl FnMut(u32)) {
+        let mut cell = 0usize;
+        for &b in s {
+            let next = self.cells[cell].base as usize + b as usize;
+            match self.cells.get(next) {
+                Some(c) if c.check == cell as u32 => cell = next,
+                _ => return,
+            }
+            let id = self.cells[cell].id;
+            if id != Cell::NO_ID {
+                f(id);
+            }
+        }
+    }
+
+    /// Whether some entry starts with byte `b`.
+    pub(crate) fn has_first(&self, b: u8) -> bool {
+        let at = self.cells[0].base as usize + b as usize;
+        self.cells.get(at).is_some_and(|c| c.check == 0)
+    }
+
+    /// Whether the trie holds no entry.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cells.len() <= 1 && self.cells.first().is_none_or(|c| c.id == Cell::NO_ID)
+    }
+
+    /// Free cells tried as the first child's place before placing a node past the end.
+    const MAX_TRIES: usize = 64;
+
+    /// The longest non-empty entry that `s` starts with: its length in bytes and its id.
+    pub(crate) fn longest_prefix(&self, s: &[u8]) -> Option<(usize, u32)> {
+        let mut cell = 0usize;
+        let mut best = None;
+        for (i, &b) in s.iter().enumerate() {
+            let next = self.cells[cell].base as usize + b as usize;
+            match self.cells.get(next) {
+                Some(c) if c.check == cell as u32 => cell = next,
+                _ => break,
+            }
+            let id = self.cells[cell].id;
+            if id != Cell::NO_ID {
+                best = Some((i + 1, id));
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trie_load_stays_linear_on_a_vocabulary_built_against_it() {
+        // Review, session 5: distinct CJK prefixes each followed by three bytes, a shape that
+        // leaves free cells no later node fits. Searching all free cells tried ~0.21·n² bases.
+        let keys: Vec<Vec<u8>> = (0..8000u32)
+            .flat_map(|k| {
+                let prefix = char::from_u32(0x4E00 + k)
+                    .map(String::from)
+                    .unwrap_or_default();
+                [0x01, 0x40 + (k % 63) as u8, 0x7F].map(|b| {
+                    let mut key = prefix.clone().into_bytes();
+                    key.push(b);
+                    key
+                })
+            })
+            .collect();
+        let (trie, tries) = Trie::build(keys.iter().zip(0..).map(|(k, id)| (k.as_slice(), id)));
+        let nodes = keys.len() * 2; // generous: the prefixes share their first bytes
+        assert!(tries <= nodes * (Trie::MAX_TRIES + 1), "{tries} tries");
+        for (key, id) in keys.iter().zip(0..) {
+            assert_eq!(trie.longest_prefix(key), Some((key.len(), id)));
+        }
+    }
+
+    #[test]
+    fn trie_finds_the_longest_entry_a_text_starts_with() {
+        let entries: [(&[u8], u32); 7] = [
+            (b"a", 0),
+            (b"ab", 1),
+            (b"abcd", 2),
+            (b"b", 3),
+            (b"\x00", 4),
+            (b"\xff\xfe", 5),
+            ("жи".as_bytes(), 6),
+        ];
+        let trie = Trie::new(entries.iter().copied());
+        for (text, want) in [
+            (&b"abc"[..], Some((2, 1))),
+            (b"abcde", Some((4, 2))),
+            (b"a", Some((1, 0))),
+            (b"ba", Some((1, 3))),
+            (b"c", None),
+            (b"", None),
+            (b"\x00\x00", Some((1, 4))),
+            (b"\xff", None),
+            (b"\xff\xfe\xff", Some((2, 5))),
+            ("жил".as_bytes(), Some((4, 6))),
+            ("ж".as_bytes(), None),
+        ] {
+            assert_eq!(trie.longest_prefix(text), want, "{text:?}");
+        }
+    }
+}
