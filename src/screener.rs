@@ -454,6 +454,13 @@ mod tests {
     }
 
     #[test]
+    fn screener_is_unwind_safe() {
+        // Embedders may screen under `catch_unwind`; the regex caches' pools must allow it.
+        fn check<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+        check::<Screener>();
+    }
+
+    #[test]
     fn bounded_cuts_on_char_boundary() {
         assert_eq!(bounded("héllo", 2), ("h", true));
         assert_eq!(bounded("abc", 10), ("abc", false));

@@ -36,30 +36,18 @@ use crate::trie::Trie;
 /// pattern set. Literals that begin with a digit are exempt, since few words do.
 const MIN_LITERAL: usize = 3;
 
+/// The anchored patterns' NFA size limit, as the pattern sets'.
+const NFA_SIZE_LIMIT: usize = 1 << 26;
+
 /// The anchored patterns' lazy-DFA cache limit per thread (it grows only as states are built).
 const CACHE_LIMIT: usize = 1 << 26;
 
-type CachePool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
-
-#[cfg(test)]
-thread_local! { pub(crate) static COUNTS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) }; }
-
-#[cfg(test)]
-impl AnchoredPatterns {
-    pub(crate) fn report(&self, sources: &[&str], n: usize) {
-        COUNTS.with(|c| {
-            let c = c.borrow();
-            let total: usize = c.iter().sum();
-            println!("verifications per ad {:.1}", total as f64 / n as f64);
-            let mut v: Vec<(usize, usize)> = c.iter().copied().enumerate().collect();
-            v.sort_by_key(|x| std::cmp::Reverse(x.1));
-            for (p, k) in v.iter().take(25) {
-                let src = sources[self.anchored_index[*p]];
-                println!("{:8.2} {}", *k as f64 / n as f64, &src[..src.len().min(100)]);
-            }
-        });
-    }
-}
+/// As the `regex` crate's own pools: unwind-safe, so that a [`crate::Screener`] stays usable
+/// under `catch_unwind`.
+type CachePool = Pool<
+    Scratch,
+    Box<dyn Fn() -> Scratch + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>,
+>;
 
 /// Per-thread state of [`AnchoredPatterns::matches`].
 struct Scratch {
@@ -220,7 +208,11 @@ impl AnchoredPatterns {
         let anywhere = trie(anywhere);
         let dfa = DFA::builder()
             .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
+            .thompson(
+                regex_automata::nfa::thompson::Config::new()
+                    .utf8(false)
+                    .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
+            )
             .configure(
                 DFA::config()
                     .starts_for_each_pattern(true)
@@ -259,7 +251,10 @@ impl AnchoredPatterns {
     /// How many patterns are anchored, and how many are left to the pattern sets.
     #[cfg(test)]
     pub(crate) fn split(&self) -> (usize, usize) {
-        (self.anchored_index.len(), self.len - self.anchored_index.len())
+        (
+            self.anchored_index.len(),
+            self.len - self.anchored_index.len(),
+        )
     }
 
     /// Follows `trie` from `at` and tries each pattern its literals there nominate.
@@ -280,20 +275,16 @@ impl AnchoredPatterns {
             return;
         }
         scratch.tried_at[p] = at + 1;
-        #[cfg(test)]
-        COUNTS.with(|c| { let mut c = c.borrow_mut(); if c.len() <= p { c.resize(p + 1, 0); } c[p] += 1; });
         let input = Input::new(text)
             .range(at..)
             .anchored(Anchored::Pattern(PatternID::new_unchecked(p)))
             .earliest(true);
         // An error (none is expected: no Unicode word boundaries here, and the cache never
         // gives up) nominates the pattern; its own regex decides.
-        scratch.found[p] = !matches!(self.dfa.try_search_fwd(&mut scratch.cache, &input), Ok(None));
-    }
-
-    #[cfg(test)]
-    pub(crate) fn rest_only(&self, text: &[u8]) -> usize {
-        self.rest.as_ref().map_or(0, |(s, _)| s.matches(text).len())
+        scratch.found[p] = !matches!(
+            self.dfa.try_search_fwd(&mut scratch.cache, &input),
+            Ok(None)
+        );
     }
 
     /// Indices of the patterns that match `text`, in increasing order.
@@ -354,5 +345,186 @@ impl AnchoredPatterns {
             out.sort_unstable();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::indicators::{view_sources, Catalogue};
+    use crate::normalize::normalize;
+
+    /// The reference: every pattern in plain pattern sets, as before session 6.
+    struct Both {
+        anchored: AnchoredPatterns,
+        sets: PatternSets,
+    }
+
+    impl Both {
+        fn new(sources: &[&str]) -> Both {
+            let groups: Vec<usize> = (0..sources.len()).collect();
+            Both {
+                anchored: AnchoredPatterns::new(sources, &groups).unwrap(),
+                sets: PatternSets::new(sources, &groups).unwrap(),
+            }
+        }
+
+        fn check(&self, text: &[u8]) -> std::result::Result<(), String> {
+            let (got, want) = (self.anchored.matches(text), self.sets.matches(text));
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{:?}: anchored {got:?}, sets {want:?}",
+                    String::from_utf8_lossy(text)
+                ))
+            }
+        }
+    }
+
+    fn builtin_views() -> [Both; 2] {
+        let catalogue = Catalogue::builtin().unwrap();
+        view_sources(&catalogue.defs).map(|(sources, _)| Both::new(&sources))
+    }
+
+    fn shared_and_sample_texts() -> Vec<String> {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut texts = Vec::new();
+        for path in [
+            "../shared/datasets/emscad-subset/dev.jsonl",
+            "../shared/datasets/sms-spam/train.jsonl",
+            "datasets/sample/ads.jsonl",
+        ] {
+            let path = format!("{root}/{path}");
+            let data = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            for line in data.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let fields = ["title", "company_profile", "description", "requirements"];
+                let text = match v["text"].as_str() {
+                    Some(t) => t.to_string(),
+                    None => fields.map(|f| v[f].as_str().unwrap_or("")).join("\n"),
+                };
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn the_builtin_catalogue_is_mostly_anchored() {
+        let [text, folded] = builtin_views();
+        let (anchored, rest) = text.anchored.split();
+        assert!(
+            anchored >= 200 && rest <= 12,
+            "{anchored} anchored, {rest} left"
+        );
+        assert_eq!(folded.anchored.split().0 + folded.anchored.split().1, 4);
+    }
+
+    #[test]
+    fn anchored_patterns_agree_with_pattern_sets_on_real_ads() {
+        let views = builtin_views();
+        let texts = shared_and_sample_texts();
+        assert!(texts.len() > 4000, "the shared datasets are missing");
+        let mut matched = 0;
+        for text in &texts {
+            let norm = normalize(text);
+            for (both, view) in views.iter().zip([norm.text(), norm.folded()]) {
+                both.check(view.as_bytes()).unwrap();
+                matched += both.sets.matches(view.as_bytes()).len();
+            }
+        }
+        // Not vacuous: the ads match hundreds of patterns between them.
+        assert!(matched > 1000, "{matched}");
+    }
+
+    #[test]
+    fn each_kind_of_pattern_is_found_where_it_starts() {
+        let both = Both::new(&[
+            r"\bpassports? (?:kept|held)\b",          // word start
+            r"\b\$?\d{2,4} ?(?:/|per)? ?(?:hh|hr)\b", // word start and, with `$`, word end
+            r"\b\$\d\d cash",                         // word end only: `\b` then `$`
+            r"passports?\b",                          // anywhere: inside a word too
+            r"(?m)^apply now",                        // line start
+            r"(?i)\bFREE VISA",                       // case-insensitive literals
+            r"\b[a-z0-9._]+ ?\[at\] ?[a-z]+\b",       // no usable literal: left to the sets
+            r"x*",                                    // matches everywhere, even empty
+            r"(?u)\bcafé\b",                          // Unicode word boundary: left to the sets
+            r"\bno (?:\w+ ){0,3}fees?\b",
+        ]);
+        assert_eq!(both.anchored.split(), (7, 3));
+        for text in [
+            "",
+            "passport kept",
+            "your passports held by us",
+            "mypassport",
+            "thepassports",
+            "200/hh",
+            "x$150 per hr",
+            " $150 per hr",
+            "150hr",
+            "x$20 cash",
+            " $20 cash",
+            "$20 cash",
+            "line\napply now",
+            "apply now",
+            "xapply now",
+            "get a free visa",
+            "anna [at] mail",
+            "le café du coin",
+            "no hidden agency fees",
+            "no fee",
+            "nope",
+            "passport",
+            "passport kep",
+            "\u{e9}passport kept",
+            "_passport kept",
+        ] {
+            both.check(text.as_bytes()).unwrap();
+        }
+    }
+
+    /// Text made of the catalogue's own words and pieces of them, with digits, symbols and
+    /// non-ASCII letters between: where anchors start, almost start, or start inside a word.
+    fn catalogue_text() -> impl Strategy<Value = String> {
+        let catalogue = Catalogue::builtin().unwrap();
+        let mut words: Vec<String> = catalogue
+            .indicators()
+            .iter()
+            .flat_map(|d| d.patterns.iter().chain(&d.folded_patterns))
+            .flat_map(|p| {
+                p.split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| w.len() > 1)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        words.sort();
+        words.dedup();
+        let word = select(words);
+        let piece = prop_oneof![
+            8 => word.clone(),
+            2 => word.prop_map(|w| w[..w.len() / 2].to_string()),
+            2 => "[0-9]{1,4}",
+            3 => select(&[" ", " ", " ", ", ", ". ", "\n", "$", "€", "@", "-", "/", ":", "'", "é", "_"][..])
+                .prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn anchored_patterns_agree_with_pattern_sets_on_generated_text(text in catalogue_text()) {
+            static VIEWS: std::sync::OnceLock<[Both; 2]> = std::sync::OnceLock::new();
+            let views = VIEWS.get_or_init(builtin_views);
+            for both in views {
+                both.check(text.as_bytes()).map_err(TestCaseError::fail)?;
+            }
+        }
     }
 }

@@ -7,10 +7,15 @@
 //! `wage_too_good` (money amounts judged by period, currency and experience), `obscured_contact`
 //! (phone numbers written to dodge filters) and `minor_cue` (a stated age under 18).
 //!
-//! All patterns are compiled once into a few [`RegexSet`]s (which patterns match at all: one
-//! pass each; two for the built-in catalogue, at most 128 patterns a set, because two half-size
-//! sets build far fewer lazy-DFA states on new text than one) plus one [`Regex`] each, run only
-//! for the patterns a set reported, to collect spans.
+//! Finding indicators takes two steps, both compiled once:
+//!
+//! 1. Which patterns match an ad at all, per view ([`anchored`]): each pattern's prefix literals
+//!    in one byte trie, followed from each word start; a literal found nominates its patterns,
+//!    and an anchored lazy DFA tries each nominee there. Patterns without usable literals go to
+//!    a small [`RegexSet`]. This replaced one `RegexSet` over all patterns in session 6: on
+//!    new text a set's lazy DFA keeps building states for combinations of partial matches in
+//!    flight, and each thread builds its own.
+//! 2. One [`Regex`] per matching pattern collects its spans as evidence.
 
 use std::ops::Range;
 
@@ -22,6 +27,8 @@ use crate::error::{Error, Result};
 use crate::normalize::Normalized;
 
 mod anchored;
+
+use anchored::AnchoredPatterns;
 
 /// The catalogue that ships with adscreen.
 pub const BUILTIN_CATALOGUE: &str = include_str!("catalogue.toml");
@@ -285,12 +292,12 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct IndicatorEngine {
     catalogue: Catalogue,
-    /// All `patterns`, over the text view, and the text-view gates.
-    sets: anchored::AnchoredPatterns,
+    /// Which `patterns` and text-view gates match an ad's text view.
+    text_anchors: AnchoredPatterns,
     /// For each pattern of `set`: its indicator and its compiled regex.
     patterns: Vec<(usize, Regex)>,
-    /// All `folded_patterns`, over the folded view, and the folded-view gates.
-    folded_sets: anchored::AnchoredPatterns,
+    /// Which `folded_patterns` and folded-view gates match an ad's folded view.
+    folded_anchors: AnchoredPatterns,
     folded_patterns: Vec<(usize, Regex)>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
@@ -330,9 +337,29 @@ fn compile(pattern: &str, id: &str) -> Result<Regex> {
 /// before.
 const MAX_PATTERNS_PER_SET: usize = 128;
 
-/// The indicator of each pattern.
-fn indicator_of(patterns: &[(usize, Regex)]) -> Vec<usize> {
-    patterns.iter().map(|&(i, _)| i).collect()
+/// Each view's pattern sources, the catalogue's then its gates ([`TEXT_GATES`],
+/// [`FOLDED_GATES`]), with the group of each: its indicator, or one group per gate past the
+/// catalogue's, so that no set split separates an indicator's patterns.
+fn view_sources(defs: &[IndicatorDef]) -> [(Vec<&str>, Vec<usize>); 2] {
+    let view = |patterns: &dyn Fn(&IndicatorDef) -> &[String], gates: [&'static str; 3]| {
+        let mut sources = Vec::new();
+        let mut groups = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            for p in patterns(d) {
+                sources.push(p.as_str());
+                groups.push(i);
+            }
+        }
+        for (k, g) in gates.into_iter().enumerate() {
+            sources.push(g);
+            groups.push(defs.len() + k);
+        }
+        (sources, groups)
+    };
+    [
+        view(&|d| &d.patterns, TEXT_GATES),
+        view(&|d| &d.folded_patterns, FOLDED_GATES),
+    ]
 }
 
 /// One view's patterns as a few [`RegexSet`]s of consecutive patterns, each at most
@@ -391,18 +418,14 @@ impl PatternSets {
 impl IndicatorEngine {
     pub fn new(catalogue: Catalogue) -> Result<Self> {
         let mut patterns = Vec::new();
-        let mut sources = Vec::new();
         let mut folded_patterns = Vec::new();
-        let mut folded_sources = Vec::new();
         let mut excludes = Vec::new();
         for (i, d) in catalogue.defs.iter().enumerate() {
             for p in &d.patterns {
                 patterns.push((i, compile(p, &d.id)?));
-                sources.push(p.as_str());
             }
             for p in &d.folded_patterns {
                 folded_patterns.push((i, compile(p, &d.id)?));
-                folded_sources.push(p.as_str());
             }
             let ex = d
                 .exclude
@@ -411,21 +434,10 @@ impl IndicatorEngine {
                 .collect::<Result<Vec<_>>>()?;
             excludes.push(ex);
         }
-        // The gated searches follow the catalogue's patterns, each its own group so that no
-        // set split separates an indicator's patterns.
-        let with_gates =
-            |sources: &mut Vec<&str>, indicator: &mut Vec<usize>, gates: [&'static str; 3]| {
-                for (k, g) in gates.into_iter().enumerate() {
-                    sources.push(g);
-                    indicator.push(catalogue.defs.len() + k);
-                }
-            };
-        let mut indicator = indicator_of(&patterns);
-        with_gates(&mut sources, &mut indicator, TEXT_GATES);
-        let sets = anchored::AnchoredPatterns::new(&sources, &indicator)?;
-        let mut folded_indicator = indicator_of(&folded_patterns);
-        with_gates(&mut folded_sources, &mut folded_indicator, FOLDED_GATES);
-        let folded_sets = anchored::AnchoredPatterns::new(&folded_sources, &folded_indicator)?;
+        let [(sources, indicator), (folded_sources, folded_indicator)] =
+            view_sources(&catalogue.defs);
+        let text_anchors = AnchoredPatterns::new(&sources, &indicator)?;
+        let folded_anchors = AnchoredPatterns::new(&folded_sources, &folded_indicator)?;
         let requires = catalogue
             .defs
             .iter()
@@ -447,9 +459,9 @@ impl IndicatorEngine {
             escort: catalogue.index_of("escort_ad"),
             detectors: DetectorPatterns::new()?,
             catalogue,
-            sets,
+            text_anchors,
             patterns,
-            folded_sets,
+            folded_anchors,
             folded_patterns,
             excludes,
             requires,
@@ -472,8 +484,8 @@ impl IndicatorEngine {
     /// ad before the rest (its automata then stay in the CPU cache), and before the entities,
     /// whose gated searches it answers.
     pub(crate) fn matching_patterns(&self, norm: &Normalized) -> Matched {
-        let mut text = self.sets.matches(norm.text().as_bytes());
-        let mut folded = self.folded_sets.matches(norm.folded().as_bytes());
+        let mut text = self.text_anchors.matches(norm.text().as_bytes());
+        let mut folded = self.folded_anchors.matches(norm.folded().as_bytes());
         // The gates' indices follow the catalogue's patterns; `matches` is in increasing order.
         let gates = |found: &mut Vec<usize>, catalogue_len: usize| {
             let mut on = [false; 3];
@@ -987,58 +999,5 @@ mod tests {
         assert!(
             !ids("Salary $65,000 per year, 5 years experience").contains(&"wage_too_good".into())
         );
-    }
-}
-
-#[cfg(test)]
-mod anchored_experiment {
-    use super::*;
-    use std::time::Instant;
-
-    #[test]
-    #[ignore]
-    fn anchored_against_sets() {
-        let cat = Catalogue::builtin().unwrap();
-        let eng = IndicatorEngine::new(cat.clone()).unwrap();
-        let mut sources: Vec<&str> = Vec::new();
-        let mut indicator = Vec::new();
-        for (i, d) in cat.defs.iter().enumerate() {
-            for p in &d.patterns { sources.push(p); indicator.push(i); }
-        }
-        for (k, g) in TEXT_GATES.into_iter().enumerate() { sources.push(g); indicator.push(cat.defs.len() + k); }
-        let mut fsources: Vec<&str> = Vec::new();
-        let mut findicator = Vec::new();
-        for (i, d) in cat.defs.iter().enumerate() {
-            for p in &d.folded_patterns { fsources.push(p); findicator.push(i); }
-        }
-        for (k, g) in FOLDED_GATES.into_iter().enumerate() { fsources.push(g); findicator.push(cat.defs.len() + k); }
-        let t0 = Instant::now();
-        let a = anchored::AnchoredPatterns::new(&sources, &indicator).unwrap();
-        let fa = anchored::AnchoredPatterns::new(&fsources, &findicator).unwrap();
-        println!("build {:?}: text {:?} folded {:?}", t0.elapsed(), a.split(), fa.split());
-        let file = std::env::var("F").unwrap_or("/tmp/adscreen-compare/speed/NEW.jsonl".into());
-        let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(6000);
-        let norms: Vec<_> = std::fs::read_to_string(file).unwrap().lines().take(n)
-            .map(|l| { let v: serde_json::Value = serde_json::from_str(l).unwrap(); crate::normalize::normalize(v["text"].as_str().unwrap()) }).collect();
-        if std::env::var_os("ONLYA").is_some() {
-            for _ in 0..5 { let t0 = Instant::now(); let k: usize = norms.iter().map(|m| a.matches(m.text().as_bytes()).len()).sum(); println!("anchored text view only {:.1} us/ad {k}", t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64); }
-            return;
-        }
-        for pass in 0..2 {
-            let t0 = Instant::now();
-            let x: Vec<_> = norms.iter().map(|m| (eng.sets.matches(m.text().as_bytes()), eng.folded_sets.matches(m.folded().as_bytes()))).collect();
-            let ts = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
-            let t0 = Instant::now();
-            let y: Vec<_> = norms.iter().map(|m| (a.matches(m.text().as_bytes()), fa.matches(m.folded().as_bytes()))).collect();
-            let ta = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
-            let same = x.iter().zip(&y).filter(|(p, q)| p == q).count();
-            for (i, (p, q)) in x.iter().zip(&y).enumerate().filter(|(_, (p, q))| p != q).take(3) { println!("DIFF {i}: {p:?} vs {q:?}"); }
-            let t0 = Instant::now();
-            let r: usize = norms.iter().map(|m| a.rest_only(m.text().as_bytes()) + fa.rest_only(m.folded().as_bytes())).sum();
-            let tr = t0.elapsed().as_secs_f64() * 1e6 / norms.len() as f64;
-            println!("rest only {tr:.1} us/ad ({r})");
-            if pass == 0 { a.report(&sources, norms.len()); }
-            println!("pass {pass}: sets {ts:.1} us/ad, anchored {ta:.1} us/ad, same {same}/{}", norms.len());
-        }
     }
 }
