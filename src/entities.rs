@@ -56,8 +56,8 @@ pub struct Entity {
 }
 
 /// Which of the gated entity searches ([`URL`], [`PLATFORM_HANDLE`], [`AGE`]) can find
-/// anything in one ad: their patterns also run in the indicator engine's pattern sets, which
-/// scan the ad anyway, and a pattern the set did not match has nothing to find.
+/// anything in one ad: their patterns also run in the indicator engine's first step (which
+/// patterns match), which reads the ad anyway, and a pattern it did not find has nothing to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EntityGates {
     pub url: bool,
@@ -107,14 +107,14 @@ const PLATFORMS: &[(&str, &str)] = &[
     ("onlyfans", "onlyfans"),
 ];
 
-/// URLs, over the folded view. Also run in the indicator engine's folded-view pattern set, which
-/// tells [`EntityExtractor::extract_gated`] whether to search for them at all.
+/// URLs, over the folded view. Also run in the indicator engine's first step over the folded
+/// view, which tells [`EntityExtractor::extract_gated`] whether to search for them at all.
 pub(crate) const URL: &str = r"\b(?:https?://[^\s<>\x22']{1,300}|www\.[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}(?:/[^\s<>\x22']{0,300})?|[a-z0-9\-]{2,63}\.(?:com|net|org|info|biz|io|co|me|xyz|ru|uk|de|fr|nl|in|ae|qa|my|sg|ph|cn)\b(?:/[^\s<>\x22']{0,300})?)";
 
 /// A platform name with a handle (`whatsapp: anna_22`), over the folded view; gated as [`URL`].
 pub(crate) const PLATFORM_HANDLE: &str = r"\b(whatsapp|whats app|telegram|snapchat|snap|kik|wechat|viber|signal|instagram|insta|ig|skype|line|tg|wa)\s?(?:id|name|user|username|handle)?\s?(?:[:=\-]|is|at|me at)\s?@?([a-z][a-z0-9_.]{2,31})";
 
-/// A stated age, over the text view; gated as [`URL`], in the text-view pattern set.
+/// A stated age, over the text view; gated as [`URL`], by the first step over the text view.
 pub(crate) const AGE: &str = r"(?x)\b(?:(?P<a1>\d{1,2})\s?(?:yo|y/o|y\.o\.?|yrs?\s?old|years?\s?old|years?\s?of\s?age)\b
                   |(?:age|aged)\s?:?\s?(?P<a2>\d{1,2})\b
                   |(?:i'?m|i\sam|just\sturned|turned)\s(?P<a3>\d{1,2})\b)";

@@ -233,15 +233,15 @@ fn catalogue(path: &Option<PathBuf>) -> Result<Catalogue> {
     })
 }
 
-fn load_model(path: &Option<PathBuf>) -> Result<ModelBody> {
-    Ok(match path {
-        Some(p) => ModelBody::load(p)?,
-        None => ModelBody::builtin()?,
-    })
+fn load_model(path: &Option<PathBuf>) -> adscreen::Result<ModelBody> {
+    match path {
+        Some(p) => ModelBody::load(p),
+        None => ModelBody::builtin(),
+    }
 }
 
 fn run_scan(a: ScanArgs) -> Result<()> {
-    let mut screener = Screener::new(load_model(&a.model)?, catalogue(&a.common.indicators)?)?
+    let mut screener = Screener::load(|| load_model(&a.model), catalogue(&a.common.indicators)?)?
         .with_max_ad_bytes(a.max_ad_bytes);
     if let Some(t) = a.threshold {
         screener = screener.with_threshold(t);

@@ -91,10 +91,11 @@ impl Analyzer {
     }
 
     /// The analysis of a batch, one stage at a time over the whole batch (normalise all, then
-    /// the pattern sets, then entities, then indicators): each stage's automata then stay in the
-    /// CPU cache from one ad to the next instead of being evicted by the other stages' (the
-    /// indicator sets alone ran 2.5 times slower when every ad went through all stages in turn).
-    /// The entities come after the sets, which tell them which searches can find anything. The
+    /// which patterns match, then entities, then indicators): each stage's automata then stay in
+    /// the CPU cache from one ad to the next instead of being evicted by the other stages' (the
+    /// indicator sets of session 3 ran 2.5 times slower when every ad went through all stages in
+    /// turn).
+    /// The entities come after that step, which tells them which searches can find anything. The
     /// one analysis path: [`Analyzer::analyze`] (training) and [`Screener`] (scoring) both come
     /// here.
     fn analyze_many(&self, texts: &[&str], slots: &mut [Slot], work: &mut Work) {
@@ -146,13 +147,45 @@ thread_local! {
 impl Screener {
     /// The embedded default model with the built-in catalogue.
     pub fn builtin() -> Result<Self> {
-        Self::new(ModelBody::builtin()?, Catalogue::builtin()?)
+        Self::load(ModelBody::builtin, Catalogue::builtin()?)
     }
 
     /// Builds a screener. Indicators the model has a weight for use it; indicators it does not
     /// know (a replaced catalogue) use the catalogue's prior. A *learned* weight for an indicator
     /// missing from the catalogue is an error: dropping it would change scores silently.
     pub fn new(model: ModelBody, catalogue: Catalogue) -> Result<Self> {
+        Self::load(|| Ok(model), catalogue)
+    }
+
+    /// [`Screener::new`] with the model read by `model`, while a second thread compiles the
+    /// catalogue: the two are most of start-up (72–97 ms, about half of it the catalogue's
+    /// regexes), and a scan of a small file is mostly start-up. A model error is reported before
+    /// a catalogue error.
+    pub fn load(model: impl FnOnce() -> Result<ModelBody>, catalogue: Catalogue) -> Result<Self> {
+        std::thread::scope(|s| {
+            let for_analyzer = catalogue.clone();
+            let analyzer = s.spawn(move || Analyzer::new(for_analyzer));
+            let model = model().and_then(|m| {
+                let tokens =
+                    WordPieceMatcher::from_tokenizer_json(&m.tokenizer_json()).map_err(|e| {
+                        Error::model(format!("{} {}", m.name, m.version), e.to_string())
+                    })?;
+                Ok((m, tokens))
+            });
+            let analyzer = analyzer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let (model, tokens) = model?;
+            Self::assemble(model, tokens, catalogue, analyzer?)
+        })
+    }
+
+    fn assemble(
+        model: ModelBody,
+        tokens: WordPieceMatcher,
+        catalogue: Catalogue,
+        analyzer: Analyzer,
+    ) -> Result<Self> {
         let origin = format!("{} {}", model.name, model.version);
         for w in &model.indicators {
             if w.source == WeightSource::Learned && catalogue.index_of(&w.id).is_none() {
@@ -175,8 +208,6 @@ impl Screener {
             .iter()
             .map(|d| Column::parse(&d.amp).flatten())
             .collect();
-        let tokens = WordPieceMatcher::from_tokenizer_json(&model.tokenizer_json())
-            .map_err(|e| Error::model(&origin, e.to_string()))?;
         if let Some(&[a, b]) = model.text.ngrams.iter().find(|&&[a, b]| {
             a as usize >= tokens.vocab_size()
                 || (b != u32::MAX && b as usize >= tokens.vocab_size())
@@ -188,7 +219,7 @@ impl Screener {
         }
         Ok(Screener {
             minor_cue: catalogue.index_of("minor_cue"),
-            analyzer: Analyzer::new(catalogue)?,
+            analyzer,
             text: TextVectorizer::new(&model.text),
             ngrams: model.text.ngrams.clone(),
             text_weights: model.text_weights,
@@ -451,6 +482,45 @@ mod tests {
     fn screener_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Screener>();
+    }
+
+    #[test]
+    fn load_compiles_the_catalogue_beside_the_model_and_reports_the_model_first() {
+        let bad_catalogue = || {
+            Catalogue::from_toml(
+                r#"[[indicator]]
+id = "x"
+category = "c"
+amp = "none"
+description = "d"
+source = "s"
+prior_class = "C"
+prior_weight = 0.25
+patterns = ['(unclosed']
+"#,
+            )
+            .unwrap()
+        };
+        let bad_model = || Err(Error::model("m", "unreadable"));
+        let err = Screener::load(bad_model, bad_catalogue()).unwrap_err();
+        assert!(matches!(err, Error::Model { .. }), "{err}");
+        let err = Screener::load(ModelBody::builtin, bad_catalogue()).unwrap_err();
+        assert!(matches!(err, Error::Catalogue(_)), "{err}");
+        let err = Screener::load(bad_model, Catalogue::builtin().unwrap()).unwrap_err();
+        assert!(matches!(err, Error::Model { .. }), "{err}");
+
+        let ad = Ad::new(
+            "1",
+            "Flights paid, passport kept by the agency. WhatsApp only.",
+        );
+        let loaded = Screener::load(ModelBody::builtin, Catalogue::builtin().unwrap()).unwrap();
+        let built = Screener::new(ModelBody::builtin().unwrap(), Catalogue::builtin().unwrap());
+        let (a, b) = (loaded.screen(&ad), built.unwrap().screen(&ad));
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+        assert!(!a.indicators.is_empty());
     }
 
     #[test]

@@ -130,15 +130,15 @@ fn org_shadow(original: &str, out: &mut Vec<u8>) {
 }
 
 /// A time range (`6am to 9pm`), over the text view: the long-day detector's search, gated by the
-/// text-view pattern sets.
+/// first step over the text view.
 const TIME_RANGE: &str = r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))? ?(am|pm|a\.m\.|p\.m\.) ?(?:-|–|to|till|until) ?(1[0-2]|0?[1-9])(?::([0-5]\d))? ?(am|pm|a\.m\.|p\.m\.)";
 
 /// Words of a job ad, over the text view: the anonymous-employer detector judges only job ads.
-/// Only whether it matches is asked, so the text-view pattern sets answer it.
+/// Only whether it matches is asked, so the first step over the text view answers it.
 const JOB_CONTEXT: &str = r"\b(?:hiring|wanted|needed|vacanc(?:y|ies)|jobs?|recruit(?:ing|ment)?|salary|wages?|workers|staff|employment|apply|positions?|work|contract|experience)\b";
 
 /// Signs of a named organisation in the folded view: a legal suffix, a street address, an
-/// e-mail or web domain, a licence number. Answered by the folded-view pattern sets, as
+/// e-mail or web domain, a licence number. Answered by the first step over the folded view, as
 /// [`JOB_CONTEXT`].
 const ORG_FOLDED: &str = r"(?x)\b(?:ltd|llc|l\.l\.c|inc|plc|gmbh|pty|corp|pvt|limited|llp|s\.a|b\.v|sdn\ bhd|co\.)\b
                   |\b\d{1,5}\ [a-z]+(?:\ [a-z]+)?\ (?:st|street|rd|road|ave|avenue|blvd|boulevard|lane|ln|drive|dr|way|highway|hwy|place|pl|square|sq|parkway|pkwy|court|ct)\b
@@ -146,14 +146,15 @@ const ORG_FOLDED: &str = r"(?x)\b(?:ltd|llc|l\.l\.c|inc|plc|gmbh|pty|corp|pvt|li
                   |\b(?:https?://|www\.)?[a-z0-9\-]{3,}\.(?:com|org|net|co\.uk|example|gov|edu|ac\.uk|nhs\.uk|ca|com\.au|de|ie|in|co\.za|ph|sg|ae)(?:/|\b)
                   |\b(?:license|licence|registration|reg\.?)\ (?:no\.?|number|\#)\ ?[a-z0-9\-]{4,}";
 
-/// Built-in searches whose patterns run in the pattern sets too, after the catalogue's: an ad
-/// where the set finds no match for one skips it (the sets scan every ad anyway; the separate
-/// searches each cost a pass over the ad, about 4 µs on a 2.4 KB ad). Text view, in this order.
+/// Built-in searches whose patterns run in the first step too ([`AnchoredPatterns`]), after the
+/// catalogue's: an ad where it finds no match for one skips it (the first step reads every ad
+/// anyway; the separate searches each cost a pass over the ad, about 4 µs on a 2.4 KB ad). Text
+/// view, in this order.
 const TEXT_GATES: [&str; 3] = [JOB_CONTEXT, TIME_RANGE, entities::AGE];
 /// The same over the folded view.
 const FOLDED_GATES: [&str; 3] = [ORG_FOLDED, entities::URL, entities::PLATFORM_HANDLE];
 
-/// What the pattern sets found in one ad: the catalogue patterns that match (per view, in
+/// What the first step found in one ad: the catalogue patterns that match (per view, in
 /// increasing order) and which gated searches can find anything.
 #[derive(Debug, Clone)]
 pub(crate) struct Matched {
@@ -329,7 +330,8 @@ fn compile(pattern: &str, id: &str) -> Result<Regex> {
         .map_err(|e| Error::Catalogue(format!("{id}: bad pattern {pattern:?}: {e}")))
 }
 
-/// Most patterns per [`RegexSet`]. A set's lazy DFA builds a state for each combination of
+/// Most patterns per [`RegexSet`] (since session 6 only the patterns [`AnchoredPatterns`] cannot
+/// anchor are in sets). A set's lazy DFA builds a state for each combination of
 /// partial matches in flight, so on text it has not seen the number of states grows much
 /// faster than the number of patterns: on 4,000 ads of new text (BENCHMARKS.md, session 3) the
 /// 218 built-in patterns cost 333 µs per ad in the first 1,000 ads as one set and 159 µs as two
@@ -809,7 +811,7 @@ mod tests {
         assert_eq!(sets.matches(b"w0x w199x"), [0, 199]);
     }
 
-    /// Every gate the pattern sets report is exactly "this search finds something", so the gated
+    /// Every gate the first step reports is exactly "this search finds something", so the gated
     /// entity searches and detectors give what the ungated ones give.
     #[test]
     fn gates_answer_as_their_searches_do() {
