@@ -15,7 +15,8 @@
 //! Exactness: every match of a pattern starts with one of its prefix literals, so a pattern
 //! that matches somewhere is nominated where that match starts, and the anchored search there
 //! finds it. Patterns whose matches can start with no literal of three bytes or more (a class
-//! such as `[a-z0-9._]+`) are left to a small [`PatternSets`] as before. A nominee the anchored
+//! such as `[a-z0-9._]+`) are left to a small [`PatternSets`] as before, and so are patterns a
+//! try could read on from without bound ([`non_word_bound`]): the step stays linear in the ad. A nominee the anchored
 //! search cannot decide counts as matching: the caller's own regex then finds its spans, or
 //! none, so nominating too much costs time and never changes a verdict.
 
@@ -133,12 +134,52 @@ static WORD_BYTE: [bool; 256] = {
     t
 };
 
+/// The most non-word bytes a match of `hir` can hold, counting a repetition of word bytes
+/// (`\w+`, `[a-z]+`) as none however long; `None` when unbounded (`.*`, `[\d,.]*`).
+///
+/// An anchored try reads from its place to where the pattern can no longer match, which for
+/// `\bfee\b.*x` is the end of the ad: tried at every `fee` of a hostile ad, that is quadratic.
+/// A pattern whose matches hold at most `k` non-word bytes reads at most `k` word gaps from each
+/// place, so each byte is read by the tries of at most `k` words before it: linear. Patterns
+/// without such a bound stay in the pattern sets, which are one pass.
+fn non_word_bound(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| !is_word_byte(b)).count()),
+        HirKind::Class(c) => {
+            let any_non_word = match c {
+                regex_syntax::hir::Class::Bytes(c) => c
+                    .iter()
+                    .any(|r| (r.start()..=r.end()).any(|b| !is_word_byte(b))),
+                // A range past ASCII holds non-word bytes; an ASCII one is at most 128 chars.
+                regex_syntax::hir::Class::Unicode(c) => c.iter().any(|r| {
+                    !r.end().is_ascii() || (r.start()..=r.end()).any(|ch| !is_word_byte(ch as u8))
+                }),
+            };
+            Some(usize::from(any_non_word))
+        }
+        HirKind::Repetition(r) => match (non_word_bound(&r.sub)?, r.max) {
+            (0, _) => Some(0),
+            (k, Some(max)) => k.checked_mul(max as usize),
+            (_, None) => None,
+        },
+        HirKind::Capture(c) => non_word_bound(&c.sub),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .try_fold(0usize, |sum, p| sum.checked_add(non_word_bound(p)?)),
+        HirKind::Alternation(alts) => alts
+            .iter()
+            .try_fold(0usize, |most, a| Some(most.max(non_word_bound(a)?))),
+    }
+}
+
 /// The literals every match of `hir` starts with, if they are few and long enough to anchor on.
 fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     // A Unicode word boundary makes the lazy DFA give up on non-ASCII text.
     if hir.properties().look_set().contains_word_unicode() {
         return None;
     }
+    non_word_bound(hir)?;
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix);
     let seq = extractor.extract(hir);
@@ -165,14 +206,17 @@ impl AnchoredPatterns {
         let mut rest = Vec::new();
         for (i, source) in sources.iter().enumerate() {
             let hir = parser.build().parse(source).map_err(|e| bad(&e))?;
-            let Some(literals) = anchor_literals(&hir) else {
+            let boundary = starts_with_word_boundary(&hir);
+            // Tried from inside words too, so a try may not read on unboundedly even within a
+            // word (`passport\w*x` in one long word of `passport`s): see [`non_word_bound`].
+            let bounded = boundary || hir.properties().maximum_len().is_some();
+            let Some(literals) = anchor_literals(&hir).filter(|_| bounded) else {
                 rest.push(i);
                 continue;
             };
             let local = anchored_index.len() as u32;
             anchored_index.push(i);
             anchored_sources.push(*source);
-            let boundary = starts_with_word_boundary(&hir);
             for literal in literals {
                 let into = match literal.first() {
                     Some(&b) if boundary && is_word_byte(b) => &mut word_start,
@@ -418,7 +462,7 @@ mod tests {
         let [text, folded] = builtin_views();
         let (anchored, rest) = text.anchored.split();
         assert!(
-            anchored >= 200 && rest <= 12,
+            anchored >= 200 && rest <= 16,
             "{anchored} anchored, {rest} left"
         );
         assert_eq!(folded.anchored.split().0 + folded.anchored.split().1, 4);
@@ -485,6 +529,41 @@ mod tests {
         ] {
             both.check(text.as_bytes()).unwrap();
         }
+    }
+
+    #[test]
+    fn patterns_that_could_read_to_the_end_of_the_ad_from_every_place_are_not_anchored() {
+        let bound = |p: &str| {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(p)
+                .unwrap();
+            non_word_bound(&hir)
+        };
+        assert_eq!(bound(r"\bfee\b(?: \w+){0,3} x"), Some(4));
+        assert_eq!(bound(r"\bno [a-z]+ needed"), Some(2));
+        assert_eq!(bound(r"\bfee\b.*x"), None);
+        assert_eq!(bound(r"\bfee \d[\d,.]*"), None);
+        assert_eq!(bound(r"\bfee(?: \w+)+"), None);
+        // Unicode `\w` holds bytes that are not ASCII word bytes: counted as unbounded.
+        assert_eq!(bound(r"(?u)fee\w+"), None);
+        assert_eq!(bound(r"fee\w+"), Some(0));
+        assert_eq!(bound(r"(?u)\bfee[^x]+"), None);
+        let both = Both::new(&[
+            r"\bfee\b.*x",
+            r"\bfee\b(?: \w+){0,3} x",
+            r"\bfee \d[\d,.]*",
+            r"passport\w*x", // tried inside words: must be bounded outright
+            r"passports?\b",
+        ]);
+        assert_eq!(both.anchored.split(), (2, 3));
+        both.check("passport".repeat(10_000).as_bytes()).unwrap();
+        // The hostile case: a try at every `fee` would each read to the end.
+        let hostile = "fee ".repeat(20_000);
+        both.check(hostile.as_bytes()).unwrap();
+        both.check(format!("{hostile}x").as_bytes()).unwrap();
     }
 
     /// Text made of the catalogue's own words and pieces of them, with digits, symbols and
