@@ -241,8 +241,16 @@ fn load_model(path: &Option<PathBuf>) -> adscreen::Result<ModelBody> {
 }
 
 fn run_scan(a: ScanArgs) -> Result<()> {
-    let mut screener = Screener::load(|| load_model(&a.model), catalogue(&a.common.indicators)?)?
-        .with_max_ad_bytes(a.max_ad_bytes);
+    // A bad model is reported before a bad catalogue, as when the model was read first.
+    let catalogue = match catalogue(&a.common.indicators) {
+        Ok(c) => c,
+        Err(e) => {
+            load_model(&a.model)?;
+            return Err(e);
+        }
+    };
+    let mut screener =
+        Screener::load(|| load_model(&a.model), catalogue)?.with_max_ad_bytes(a.max_ad_bytes);
     if let Some(t) = a.threshold {
         screener = screener.with_threshold(t);
     }

@@ -164,7 +164,11 @@ impl Screener {
     pub fn load(model: impl FnOnce() -> Result<ModelBody>, catalogue: Catalogue) -> Result<Self> {
         std::thread::scope(|s| {
             let for_analyzer = catalogue.clone();
-            let analyzer = s.spawn(move || Analyzer::new(for_analyzer));
+            // Where no thread can be started, the catalogue compiles here, after the model.
+            let analyzer = std::thread::Builder::new()
+                .name("adscreen-catalogue".into())
+                .spawn_scoped(s, move || Analyzer::new(for_analyzer))
+                .map_err(|_| catalogue.clone());
             let model = model().and_then(|m| {
                 let tokens =
                     WordPieceMatcher::from_tokenizer_json(&m.tokenizer_json()).map_err(|e| {
@@ -172,19 +176,24 @@ impl Screener {
                     })?;
                 Ok((m, tokens))
             });
-            let analyzer = analyzer
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let analyzer = match analyzer {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(catalogue) => Analyzer::new(catalogue),
+            };
             let (model, tokens) = model?;
-            Self::assemble(model, tokens, catalogue, analyzer?)
+            Self::assemble(model, tokens, catalogue, analyzer)
         })
     }
 
+    /// The model's own checks come before the catalogue's compile error, as when the catalogue
+    /// compiled first.
     fn assemble(
         model: ModelBody,
         tokens: WordPieceMatcher,
         catalogue: Catalogue,
-        analyzer: Analyzer,
+        analyzer: Result<Analyzer>,
     ) -> Result<Self> {
         let origin = format!("{} {}", model.name, model.version);
         for w in &model.indicators {
@@ -217,6 +226,7 @@ impl Screener {
                 format!("text feature [{a}, {b}] refers to a token outside the vocabulary"),
             ));
         }
+        let analyzer = analyzer?;
         Ok(Screener {
             minor_cue: catalogue.index_of("minor_cue"),
             analyzer,
@@ -486,9 +496,8 @@ mod tests {
 
     #[test]
     fn load_compiles_the_catalogue_beside_the_model_and_reports_the_model_first() {
-        let bad_catalogue = || {
-            Catalogue::from_toml(
-                r#"[[indicator]]
+        let bad_pattern = r#"
+[[indicator]]
 id = "x"
 category = "c"
 amp = "none"
@@ -497,17 +506,27 @@ source = "s"
 prior_class = "C"
 prior_weight = 0.25
 patterns = ['(unclosed']
-"#,
-            )
+"#;
+        // Every built-in indicator (the default model has learned weights for some) plus one
+        // that does not compile; and that one alone.
+        let bad_catalogue = || {
+            Catalogue::from_toml(&format!(
+                "{}{bad_pattern}",
+                crate::indicators::BUILTIN_CATALOGUE
+            ))
             .unwrap()
         };
-        let bad_model = || Err(Error::model("m", "unreadable"));
-        let err = Screener::load(bad_model, bad_catalogue()).unwrap_err();
+        let only_bad = || Catalogue::from_toml(bad_pattern).unwrap();
+        let unreadable = || Err(Error::model("m", "unreadable"));
+        let err = Screener::load(unreadable, bad_catalogue()).unwrap_err();
         assert!(matches!(err, Error::Model { .. }), "{err}");
         let err = Screener::load(ModelBody::builtin, bad_catalogue()).unwrap_err();
         assert!(matches!(err, Error::Catalogue(_)), "{err}");
-        let err = Screener::load(bad_model, Catalogue::builtin().unwrap()).unwrap_err();
+        let err = Screener::load(unreadable, Catalogue::builtin().unwrap()).unwrap_err();
         assert!(matches!(err, Error::Model { .. }), "{err}");
+        // The model's own checks too: its learned weights name indicators `only_bad` lacks.
+        let err = Screener::load(ModelBody::builtin, only_bad()).unwrap_err();
+        assert!(err.to_string().contains("is not in the catalogue"), "{err}");
 
         let ad = Ad::new(
             "1",

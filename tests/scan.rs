@@ -1004,3 +1004,46 @@ fn quiet_suppresses_the_summary() {
         assert_eq!(parse_jsonl(&r.stdout).len(), 2);
     }
 }
+
+#[test]
+fn a_bad_model_is_reported_before_a_bad_catalogue() {
+    // Session 6 reads the model while the catalogue compiles; the model's error still comes
+    // first, as when it was read first.
+    let dir = tempdir();
+    let catalogue = dir.path().join("bad.toml");
+    std::fs::write(&catalogue, "[[indicator]]\nid = 1\n").unwrap();
+    let model = dir.path().join("missing-model.json");
+    let both = run(
+        [
+            "scan".as_ref(),
+            sample_jsonl().as_os_str(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--indicators".as_ref(),
+            catalogue.as_os_str(),
+        ],
+        b"",
+    );
+    assert_no_panic(&both);
+    assert!(!both.status.success(), "{}", both.describe());
+    assert!(
+        both.stderr.contains("missing-model.json"),
+        "{}",
+        both.describe()
+    );
+    let catalogue_only = run(
+        [
+            "scan".as_ref(),
+            sample_jsonl().as_os_str(),
+            "--indicators".as_ref(),
+            catalogue.as_os_str(),
+        ],
+        b"",
+    );
+    assert!(!catalogue_only.status.success());
+    assert!(
+        catalogue_only.stderr.contains("indicator catalogue"),
+        "{}",
+        catalogue_only.describe()
+    );
+}

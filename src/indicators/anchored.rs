@@ -37,8 +37,18 @@ use crate::trie::Trie;
 /// pattern set. Literals that begin with a digit are exempt, since few words do.
 const MIN_LITERAL: usize = 3;
 
-/// The anchored patterns' NFA size limit, as the pattern sets'.
+/// The anchored patterns' NFA size limit per [`super::MAX_PATTERNS_PER_SET`] of them, as the
+/// pattern sets' limit per set. Past it, no pattern is anchored (see [`AnchoredPatterns::new`]).
 const NFA_SIZE_LIMIT: usize = 1 << 26;
+
+/// Most non-word bytes an anchored pattern's matches may hold ([`non_word_bound`]; 41 in the
+/// built-in catalogue): a try reads at most this many word gaps, so a larger bound makes every
+/// ad cost more for that pattern than the one pass of a pattern set.
+const MAX_NON_WORD: usize = 64;
+
+/// Longest match of an anchored pattern tried from inside words (not led by `\b`), for the
+/// same reason.
+const MAX_ANYWHERE_LEN: u32 = 1024;
 
 /// The anchored patterns' lazy-DFA cache limit per thread (it grows only as states are built).
 const CACHE_LIMIT: usize = 1 << 26;
@@ -179,7 +189,7 @@ fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     if hir.properties().look_set().contains_word_unicode() {
         return None;
     }
-    non_word_bound(hir)?;
+    non_word_bound(hir).filter(|&k| k <= MAX_NON_WORD)?;
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix);
     let seq = extractor.extract(hir);
@@ -193,8 +203,13 @@ fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 
 impl AnchoredPatterns {
     /// Compiles `sources` (regex syntax, Unicode off, as the catalogue's); `indicator[i]` groups
-    /// patterns for the pattern sets of the rest.
+    /// patterns for the pattern sets of the rest. When the anchored patterns are too large to
+    /// compile together (a user catalogue), all go to pattern sets, as before session 6.
     pub(crate) fn new(sources: &[&str], indicator: &[usize]) -> Result<Self> {
+        Self::build(sources, indicator, true).or_else(|_| Self::build(sources, indicator, false))
+    }
+
+    fn build(sources: &[&str], indicator: &[usize], anchor: bool) -> Result<Self> {
         let bad = |e: &dyn std::fmt::Display| Error::Catalogue(format!("pattern set: {e}"));
         let mut parser = regex_syntax::ParserBuilder::new();
         parser.unicode(false).utf8(false);
@@ -209,8 +224,12 @@ impl AnchoredPatterns {
             let boundary = starts_with_word_boundary(&hir);
             // Tried from inside words too, so a try may not read on unboundedly even within a
             // word (`passport\w*x` in one long word of `passport`s): see [`non_word_bound`].
-            let bounded = boundary || hir.properties().maximum_len().is_some();
-            let Some(literals) = anchor_literals(&hir).filter(|_| bounded) else {
+            let bounded = boundary
+                || hir
+                    .properties()
+                    .maximum_len()
+                    .is_some_and(|n| n <= MAX_ANYWHERE_LEN as usize);
+            let Some(literals) = anchor_literals(&hir).filter(|_| anchor && bounded) else {
                 rest.push(i);
                 continue;
             };
@@ -255,7 +274,14 @@ impl AnchoredPatterns {
             .thompson(
                 regex_automata::nfa::thompson::Config::new()
                     .utf8(false)
-                    .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
+                    .nfa_size_limit(Some(
+                        NFA_SIZE_LIMIT.saturating_mul(
+                            anchored_sources
+                                .len()
+                                .div_ceil(super::MAX_PATTERNS_PER_SET)
+                                .max(1),
+                        ),
+                    )),
             )
             .configure(
                 DFA::config()
@@ -559,11 +585,48 @@ mod tests {
             r"passports?\b",
         ]);
         assert_eq!(both.anchored.split(), (2, 3));
+        // Bounded, but past the caps: one set pass costs less than such tries.
+        let capped = Both::new(&[
+            r"\bfoo(?: [a-z]+){0,300}y",
+            r"foo[a-z]{0,3000}q",
+            r"\bfoo(?: \w+){0,9} y",
+        ]);
+        assert_eq!(capped.anchored.split(), (1, 2));
         both.check("passport".repeat(10_000).as_bytes()).unwrap();
         // The hostile case: a try at every `fee` would each read to the end.
         let hostile = "fee ".repeat(20_000);
         both.check(hostile.as_bytes()).unwrap();
         both.check(format!("{hostile}x").as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_catalogue_too_large_to_anchor_together_still_loads() {
+        // Review, session 6: ten patterns this large fit the pattern sets (two of at most 128
+        // patterns, each with its own size limit) but not one anchored automaton with the limit
+        // of one set.
+        let sources: Vec<String> = (0..130)
+            .map(|i| match i {
+                0..=4 | 65..=69 => r"\babc[a-z]{0,100000}d".to_string(),
+                _ => format!(r"\bw{i}x"),
+            })
+            .collect();
+        let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let groups: Vec<usize> = (0..refs.len()).collect();
+        let anchored = AnchoredPatterns::new(&refs, &groups).unwrap();
+        let sets = PatternSets::new(&refs, &groups).unwrap();
+        for text in ["w7x abcd", "abcxyzd w100x", "nothing", "w129x"] {
+            assert_eq!(
+                anchored.matches(text.as_bytes()),
+                sets.matches(text.as_bytes())
+            );
+        }
+        // And with nothing anchored, the answers are the sets'.
+        let unanchored = AnchoredPatterns::build(&refs, &groups, false).unwrap();
+        assert_eq!(unanchored.split(), (0, 130));
+        assert_eq!(
+            unanchored.matches(b"w7x abcd w8x"),
+            [0, 1, 2, 3, 4, 7, 8, 65, 66, 67, 68, 69]
+        );
     }
 
     /// Text made of the catalogue's own words and pieces of them, with digits, symbols and
