@@ -107,11 +107,12 @@ impl Trie {
         (Trie { cells }, tries)
     }
 
-    /// Calls `f(id)` for every entry that `s` starts with, shortest first.
+    /// Calls `f(len, id)` for every entry that `s` starts with (its length in bytes and its
+    /// id), shortest first.
     #[inline]
-    pub(crate) fn prefixes(&self, s: &[u8], mut f: impl FnMut(u32)) {
+    pub(crate) fn prefixes(&self, s: &[u8], mut f: impl FnMut(usize, u32)) {
         let mut cell = 0usize;
-        for &b in s {
+        for (i, &b) in s.iter().enumerate() {
             let next = self.cells[cell].base as usize + b as usize;
             match self.cells.get(next) {
                 Some(c) if c.check == cell as u32 => cell = next,
@@ -119,7 +120,7 @@ impl Trie {
             }
             let id = self.cells[cell].id;
             if id != Cell::NO_ID {
-                f(id);
+                f(i + 1, id);
             }
         }
     }
@@ -140,19 +141,8 @@ impl Trie {
 
     /// The longest non-empty entry that `s` starts with: its length in bytes and its id.
     pub(crate) fn longest_prefix(&self, s: &[u8]) -> Option<(usize, u32)> {
-        let mut cell = 0usize;
         let mut best = None;
-        for (i, &b) in s.iter().enumerate() {
-            let next = self.cells[cell].base as usize + b as usize;
-            match self.cells.get(next) {
-                Some(c) if c.check == cell as u32 => cell = next,
-                _ => break,
-            }
-            let id = self.cells[cell].id;
-            if id != Cell::NO_ID {
-                best = Some((i + 1, id));
-            }
-        }
+        self.prefixes(s, |len, id| best = Some((len, id)));
         best
     }
 }

@@ -48,7 +48,7 @@ const MAX_NON_WORD: usize = 64;
 
 /// Longest match of an anchored pattern tried from inside words (not led by `\b`), for the
 /// same reason.
-const MAX_ANYWHERE_LEN: u32 = 1024;
+const MAX_ANYWHERE_LEN: usize = 1024;
 
 /// The anchored patterns' lazy-DFA cache limit per thread (it grows only as states are built).
 const CACHE_LIMIT: usize = 1 << 26;
@@ -70,7 +70,9 @@ struct Scratch {
     tried_at: Vec<usize>,
 }
 
-/// A view's patterns: the anchored ones and the rest in pattern sets.
+/// A view's patterns: the anchored ones and the rest in pattern sets. Clones share the
+/// per-thread caches' pool.
+#[derive(Clone)]
 pub(crate) struct AnchoredPatterns {
     /// Literals followed from where a word starts: those beginning with a word byte, of
     /// patterns whose every match starts at a word boundary (`\b`).
@@ -89,7 +91,6 @@ pub(crate) struct AnchoredPatterns {
     anchored_index: Vec<usize>,
     /// The patterns without usable literals, and their indices.
     rest: Option<(PatternSets, Vec<usize>)>,
-    len: usize,
 }
 
 impl std::fmt::Debug for AnchoredPatterns {
@@ -98,23 +99,6 @@ impl std::fmt::Debug for AnchoredPatterns {
             .field("anchored", &self.anchored_index.len())
             .field("rest", &self.rest.as_ref().map_or(0, |r| r.1.len()))
             .finish()
-    }
-}
-
-impl Clone for AnchoredPatterns {
-    fn clone(&self) -> Self {
-        AnchoredPatterns {
-            word_start: self.word_start.clone(),
-            word_end: self.word_end.clone(),
-            anywhere: self.anywhere.clone(),
-            literal_nominees: self.literal_nominees.clone(),
-            nominees: self.nominees.clone(),
-            dfa: self.dfa.clone(),
-            scratch: Arc::clone(&self.scratch),
-            anchored_index: self.anchored_index.clone(),
-            rest: self.rest.clone(),
-            len: self.len,
-        }
     }
 }
 
@@ -130,10 +114,11 @@ fn starts_with_word_boundary(hir: &Hir) -> bool {
 }
 
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    WORD_BYTE[b as usize]
 }
 
-/// [`is_word_byte`] as a table.
+/// ASCII `\w`, as `\b` sees it with Unicode off, as a table: the scan in
+/// [`AnchoredPatterns::matches`] reads it for every byte.
 static WORD_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -228,7 +213,7 @@ impl AnchoredPatterns {
                 || hir
                     .properties()
                     .maximum_len()
-                    .is_some_and(|n| n <= MAX_ANYWHERE_LEN as usize);
+                    .is_some_and(|n| n <= MAX_ANYWHERE_LEN);
             let Some(literals) = anchor_literals(&hir).filter(|_| anchor && bounded) else {
                 rest.push(i);
                 continue;
@@ -314,23 +299,20 @@ impl AnchoredPatterns {
             scratch: Arc::new(scratch),
             anchored_index,
             rest,
-            len: sources.len(),
         })
     }
 
     /// How many patterns are anchored, and how many are left to the pattern sets.
     #[cfg(test)]
     pub(crate) fn split(&self) -> (usize, usize) {
-        (
-            self.anchored_index.len(),
-            self.len - self.anchored_index.len(),
-        )
+        let rest = self.rest.as_ref().map_or(0, |(_, index)| index.len());
+        (self.anchored_index.len(), rest)
     }
 
     /// Follows `trie` from `at` and tries each pattern its literals there nominate.
     #[inline]
     fn follow(&self, trie: &Trie, text: &[u8], at: usize, scratch: &mut Scratch) {
-        trie.prefixes(&text[at..], |literal| {
+        trie.prefixes(&text[at..], |_, literal| {
             let (from, to) = self.literal_nominees[literal as usize];
             for &p in &self.nominees[from as usize..to as usize] {
                 self.try_pattern(p as usize, text, at, scratch);
@@ -373,7 +355,7 @@ impl AnchoredPatterns {
                 let base = k * 64;
                 let mut word = 0u64;
                 for (i, &b) in block.iter().enumerate() {
-                    word |= u64::from(WORD_BYTE[b as usize]) << i;
+                    word |= u64::from(is_word_byte(b)) << i;
                 }
                 let prev = (word << 1) | before;
                 let in_block = u64::MAX >> (64 - block.len());
