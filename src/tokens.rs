@@ -100,6 +100,30 @@ pub fn reference_ids(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>> {
     Ok(enc.get_ids().to_vec())
 }
 
+/// The fields of a serialised tokenizer that say what kind it is; the rest (the vocabulary) is
+/// skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Shape {
+    #[serde(default)]
+    model: ModelShape,
+    #[serde(default)]
+    pre_tokenizer: serde_json::Value,
+    #[serde(default)]
+    normalizer: serde_json::Value,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ModelShape {
+    #[serde(default, rename = "type")]
+    kind: serde_json::Value,
+    #[serde(default)]
+    continuing_subword_prefix: serde_json::Value,
+    #[serde(default)]
+    unk_token: serde_json::Value,
+    #[serde(default)]
+    max_input_chars_per_word: serde_json::Value,
+}
+
 /// WordPiece compiled for speed; produces the same ids as the reference tokenizer it was built
 /// from.
 #[derive(Debug, Clone)]
@@ -118,16 +142,16 @@ impl WordPieceMatcher {
     /// continuation and an `[UNK]` token: anything else would not be reproduced exactly.
     pub fn from_tokenizer_json(json: &str) -> Result<Self> {
         let tk = reference(json)?;
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let model = &v["model"];
-        let pre = &v["pre_tokenizer"]["type"];
-        let ok = model["type"] == "WordPiece"
-            && model["continuing_subword_prefix"] == CONTINUATION
-            && model["unk_token"] == UNK
-            && model["max_input_chars_per_word"] == MAX_INPUT_CHARS_PER_WORD
-            && pre == "Whitespace"
-            && v["normalizer"].is_null();
+        // Valid JSON, as `reference` parsed it: a parse failure here is a different shape.
+        let ok = serde_json::from_str::<Shape>(json).is_ok_and(|v| {
+            let (model, pre) = (&v.model, &v.pre_tokenizer["type"]);
+            model.kind == "WordPiece"
+                && model.continuing_subword_prefix == CONTINUATION
+                && model.unk_token == UNK
+                && model.max_input_chars_per_word == MAX_INPUT_CHARS_PER_WORD
+                && pre == "Whitespace"
+                && v.normalizer.is_null()
+        });
         if !ok {
             return Err(Error::Tokenizer(
                 "tokenizer is not a WordPiece/Whitespace tokenizer trained by adscreen".into(),

@@ -155,6 +155,20 @@ fn damaged_model_files_fail_loudly() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not an adscreen model"), "{e}");
+    // Session 7 reads only the head fields first; other shapes still get these answers.
+    for (text, want) in [
+        ("[1, 2]", "not an adscreen model"),
+        ("\"adscreen-model\"", "not an adscreen model"),
+        ("{\"format\": 7}", "not an adscreen model"),
+        ("{\"format\": \"adscreen-model\"", "not valid JSON"),
+        (
+            "{\"format\": \"adscreen-model\"} trailing",
+            "not valid JSON",
+        ),
+    ] {
+        let e = ModelBody::from_json(text, "h").unwrap_err().to_string();
+        assert!(e.contains(want), "{text}: {e}");
+    }
 }
 
 #[test]

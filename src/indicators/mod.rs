@@ -18,6 +18,7 @@
 //! 2. One [`Regex`] per matching pattern collects its spans as evidence.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
@@ -295,11 +296,11 @@ pub struct IndicatorEngine {
     catalogue: Catalogue,
     /// Which `patterns` and text-view gates match an ad's text view.
     text_anchors: AnchoredPatterns,
-    /// For each pattern of `set`: its indicator and its compiled regex.
-    patterns: Vec<(usize, Regex)>,
+    /// For each catalogue pattern of the text view: its indicator and its own regex.
+    patterns: Vec<SpanRegex>,
     /// Which `folded_patterns` and folded-view gates match an ad's folded view.
     folded_anchors: AnchoredPatterns,
-    folded_patterns: Vec<(usize, Regex)>,
+    folded_patterns: Vec<SpanRegex>,
     excludes: Vec<Vec<Regex>>,
     requires: Vec<Vec<usize>>,
     wage: Option<usize>,
@@ -322,12 +323,69 @@ pub(crate) const DFA_CACHE_LIMIT: usize = 1 << 26;
 const SET_DFA_CACHE_LIMIT: usize = 1 << 28;
 
 fn compile(pattern: &str, id: &str) -> Result<Regex> {
+    compile_within(pattern, SIZE_LIMIT)
+        .map_err(|e| Error::Catalogue(format!("{id}: bad pattern {pattern:?}: {e}")))
+}
+
+/// The compiled size allowed a catalogue pattern's own regex.
+const SIZE_LIMIT: usize = 1 << 24;
+
+fn compile_within(pattern: &str, size_limit: usize) -> std::result::Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
-        .size_limit(1 << 24)
+        .size_limit(size_limit)
         .dfa_size_limit(DFA_CACHE_LIMIT)
         .build()
-        .map_err(|e| Error::Catalogue(format!("{id}: bad pattern {pattern:?}: {e}")))
+}
+
+/// A catalogue pattern's own [`Regex`], which finds the spans of its matches for evidence,
+/// compiled on first use: the first step ([`AnchoredPatterns`]) says which patterns match, and
+/// most ads match few. Compiling all of them was 40% of start-up on the catalogue's thread
+/// (session 7); a scan now compiles each once, on the worker that first needs it.
+///
+/// Its compile cannot fail: [`IndicatorEngine::new`] has parsed every pattern, and the first
+/// step has compiled it into automata whose size limits are larger than [`SIZE_LIMIT`]. So a
+/// pattern over that limit compiles without one, within the size the first step accepted.
+#[derive(Debug, Clone)]
+struct SpanRegex {
+    indicator: usize,
+    source: String,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl SpanRegex {
+    fn new(indicator: usize, source: &str) -> Self {
+        SpanRegex {
+            indicator,
+            source: source.to_string(),
+            regex: OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex (`None` only if it failed to compile, which the checks at load rule
+    /// out).
+    fn get(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| {
+                compile_within(&self.source, SIZE_LIMIT)
+                    .or_else(|_| compile_within(&self.source, usize::MAX))
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+/// The first pattern of `defs` that does not parse, as an error naming its indicator.
+fn first_bad_pattern(defs: &[IndicatorDef]) -> Option<Error> {
+    let mut parser = regex_syntax::ParserBuilder::new();
+    parser.unicode(false).utf8(false);
+    defs.iter().find_map(|d| {
+        d.patterns
+            .iter()
+            .chain(&d.folded_patterns)
+            .find_map(|p| parser.build().parse(p).err().map(|e| (p, e)))
+            .map(|(p, e)| Error::Catalogue(format!("{}: bad pattern {p:?}: {e}", d.id)))
+    })
 }
 
 /// Most patterns per [`RegexSet`] (since session 6 only the patterns [`AnchoredPatterns`] cannot
@@ -423,12 +481,8 @@ impl IndicatorEngine {
         let mut folded_patterns = Vec::new();
         let mut excludes = Vec::new();
         for (i, d) in catalogue.defs.iter().enumerate() {
-            for p in &d.patterns {
-                patterns.push((i, compile(p, &d.id)?));
-            }
-            for p in &d.folded_patterns {
-                folded_patterns.push((i, compile(p, &d.id)?));
-            }
+            patterns.extend(d.patterns.iter().map(|p| SpanRegex::new(i, p)));
+            folded_patterns.extend(d.folded_patterns.iter().map(|p| SpanRegex::new(i, p)));
             let ex = d
                 .exclude
                 .iter()
@@ -438,8 +492,11 @@ impl IndicatorEngine {
         }
         let [(sources, indicator), (folded_sources, folded_indicator)] =
             view_sources(&catalogue.defs);
-        let text_anchors = AnchoredPatterns::new(&sources, &indicator)?;
-        let folded_anchors = AnchoredPatterns::new(&folded_sources, &folded_indicator)?;
+        // A pattern that does not parse fails these; the error then names it and its indicator.
+        let named = |e: Error| first_bad_pattern(&catalogue.defs).unwrap_or(e);
+        let text_anchors = AnchoredPatterns::new(&sources, &indicator).map_err(named)?;
+        let folded_anchors =
+            AnchoredPatterns::new(&folded_sources, &folded_indicator).map_err(named)?;
         let requires = catalogue
             .defs
             .iter()
@@ -532,7 +589,10 @@ impl IndicatorEngine {
             if patterns.is_empty() {
                 continue;
             }
-            for (ind, re) in matched.iter().filter_map(|&p| patterns.get(p)) {
+            for pattern in matched.iter().filter_map(|&p| patterns.get(p)) {
+                let (ind, Some(re)) = (&pattern.indicator, pattern.get()) else {
+                    continue;
+                };
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
                         break;
@@ -771,6 +831,44 @@ mod tests {
         let c = Catalogue::builtin().unwrap();
         assert!(c.len() >= 22);
         IndicatorEngine::new(c).unwrap();
+    }
+
+    /// A catalogue of one indicator with these patterns.
+    fn one_indicator(patterns: &[&str]) -> Catalogue {
+        let patterns: Vec<String> = patterns.iter().map(|p| format!("'{p}'")).collect();
+        Catalogue::from_toml(&format!(
+            "[[indicator]]\nid = \"odd\"\ncategory = \"c\"\namp = \"none\"\n\
+             description = \"d\"\nsource = \"s\"\nprior_class = \"C\"\n\
+             prior_weight = 0.25\n\
+             patterns = [{}]\n",
+            patterns.join(", ")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pattern_that_does_not_parse_is_named_with_its_indicator() {
+        // Session 7 compiles each pattern's own regex on first use; its syntax is still
+        // checked at load, and the error still names the indicator and the pattern.
+        let err = IndicatorEngine::new(one_indicator(&[r"\bfine\b", "(unclosed"])).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Catalogue(_)), "{msg}");
+        assert!(msg.contains("odd: bad pattern \"(unclosed\""), "{msg}");
+    }
+
+    #[test]
+    fn a_pattern_over_its_own_size_limit_still_finds_its_spans() {
+        // Alone over `SIZE_LIMIT` (16 MiB), within the first step's automaton (64 MiB): its
+        // regex, compiled on first use, falls back to no limit rather than losing the hit.
+        let big = r"\bzq[a-z]{0,200000}x";
+        assert!(compile_within(big, SIZE_LIMIT).is_err());
+        let engine = IndicatorEngine::new(one_indicator(&[big])).unwrap();
+        let text = "call zqabcx now";
+        let n = normalize(text);
+        let hits = engine.find(text, &n, &[]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].evidence, vec![5..11]);
+        assert!(engine.find("zqabc", &normalize("zqabc"), &[]).is_empty());
     }
 
     #[test]
