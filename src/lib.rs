@@ -44,6 +44,7 @@
 
 pub mod ad;
 pub mod amp;
+mod bytemask;
 pub mod entities;
 pub mod error;
 pub mod features;

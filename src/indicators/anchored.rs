@@ -30,6 +30,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind, Look};
 
 use super::PatternSets;
+use crate::bytemask::masks;
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -119,16 +120,16 @@ fn starts_with_word_boundary(hir: &Hir) -> bool {
 }
 
 fn is_word_byte(b: u8) -> bool {
-    WORD_BYTE[b as usize]
+    WORD_BYTE[b as usize] == 1
 }
 
-/// ASCII `\w`, as `\b` sees it with Unicode off, as a table: the scan in
-/// [`AnchoredPatterns::matches`] reads it for every byte.
-static WORD_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
+/// ASCII `\w`, as `\b` sees it with Unicode off, as a table (1 for a word byte): the scan in
+/// [`AnchoredPatterns::matches`] reads it for every byte, as a [`masks`] table.
+static WORD_BYTE: [u8; 256] = {
+    let mut t = [0; 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        t[b] = ((b as u8).is_ascii_alphanumeric() || b == b'_' as usize) as u8;
         b += 1;
     }
     t
@@ -363,10 +364,7 @@ impl AnchoredPatterns {
             let mut before = 0u64; // whether the byte before the block is a word byte
             for (k, block) in text.chunks(64).enumerate() {
                 let base = k * 64;
-                let mut word = 0u64;
-                for (i, &b) in block.iter().enumerate() {
-                    word |= u64::from(is_word_byte(b)) << i;
-                }
+                let [word] = masks(block, &WORD_BYTE);
                 let prev = (word << 1) | before;
                 let in_block = u64::MAX >> (64 - block.len());
                 let mut starts = word & !prev;
