@@ -26,7 +26,10 @@ pub(crate) fn masks<const N: usize>(block: &[u8], table: &[u8; 256]) -> [u64; N]
         gather(group, 8 * g);
     }
     let rest = groups.remainder();
-    gather(rest, block.len() - rest.len());
+    if !rest.is_empty() {
+        // Never at 64: a shift by 64 overflows.
+        gather(rest, block.len() - rest.len());
+    }
     out
 }
 
