@@ -47,6 +47,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn blocks_of_every_length_to_64() {
+        // Session 7: a full block once gathered an empty remainder at bit 64, a shift that
+        // overflows (caught by the fuzz build, which checks overflow; release builds wrap it).
+        let mut table = [0u8; 256];
+        table[usize::from(b'x')] = 1;
+        for len in 0..=64 {
+            let block: Vec<u8> = (0..len)
+                .map(|k| if k % 3 == 0 { b'x' } else { b'.' })
+                .collect();
+            let [mask] = masks(&block, &table);
+            let want = (0..len)
+                .filter(|k| k % 3 == 0)
+                .fold(0u64, |m, k| m | 1 << k);
+            assert_eq!(mask, want, "length {len}");
+        }
+    }
+
     proptest! {
         #[test]
         fn masks_hold_each_bytes_flags(
