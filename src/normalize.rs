@@ -596,7 +596,15 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
                         .iter()
                         .position(|&b| !PLAIN[usize::from(b)])
                         .map_or(bytes.len(), |n| i + n);
-                    f.ascii_run(&bytes[i..end], i as u32);
+                    let mut from = i;
+                    for p in i..end {
+                        if bytes[p] == b'!' && sentence_break(bytes, p) {
+                            f.ascii_run(&bytes[from..=p], from as u32);
+                            f.space((p as u32, p as u32 + 1));
+                            from = p + 1;
+                        }
+                    }
+                    f.ascii_run(&bytes[from..end], from as u32);
                     i = end;
                     continue;
                 }
@@ -612,6 +620,17 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
         }
     }
     (f.special, f.alt)
+}
+
+/// Whether the `!` at `p` ends a sentence run into the next (`passport!Will`, `NOW!Call`): a
+/// letter before it, a capitalised word after it. The folded view then has a space after it:
+/// lower-cased, `passport!will` would read as leetspeak (`passportiwill`) and hide the words
+/// from every pattern. Obfuscation keeps the case of the word (`g!rls`, `G!RLS`).
+fn sentence_break(bytes: &[u8], p: usize) -> bool {
+    p > 0
+        && bytes[p - 1].is_ascii_alphabetic()
+        && bytes.get(p + 1).is_some_and(u8::is_ascii_uppercase)
+        && bytes.get(p + 2).is_some_and(u8::is_ascii_lowercase)
 }
 
 /// Format characters that only hide things: zero-width spaces and joiners, bidi controls, soft
@@ -1111,6 +1130,21 @@ mod tests {
             "urgent hiring & more"
         );
         assert_eq!(text("&amp;lt;b&amp;gt;"), "b");
+    }
+
+    #[test]
+    fn an_exclamation_mark_between_sentences_is_not_leetspeak() {
+        assert_eq!(
+            text("Your passport!Will be kept"),
+            "your passport! will be kept"
+        );
+        assert_eq!(text("NOW!Call me"), "now! call me");
+        assert_eq!(text("new g!rls, G!RLS, G!rls"), "new girls, girls, girls");
+        let n = normalize("ok!Then");
+        assert_eq!(n.folded(), "ok! then");
+        // The space stands for the `!` in the original.
+        assert_eq!(n.folded_to_original(3..4), 2..3);
+        assert_eq!(n.folded_to_original(4..8), 3..7);
     }
 
     #[test]
