@@ -10,8 +10,10 @@
 //! 1. **folded** — HTML tags dropped and entities decoded; zero-width and control characters
 //!    dropped; compatibility decomposition (NFKD: fullwidth, ligatures, Roman numerals,
 //!    mathematical letters → plain letters); lower case; combining marks after Latin letters
-//!    dropped (`pássport` → `passport`); every run of white space collapsed to one space.
-//!    Digits and symbols are kept, so entities (phones, money, e-mails) are read from this view.
+//!    dropped (`pássport` → `passport`); every run of white space collapsed to one space; a space
+//!    after a `!` that runs two sentences together (`passport!Will`), which lower-cased would
+//!    read as leetspeak. Digits and symbols are kept, so entities (phones, money, e-mails) are
+//!    read from this view.
 //! 2. **text** — the folded view with obfuscation undone: letters spaced out (`w h a t s a p p`,
 //!    `J.O.B.S`) joined; Cyrillic/Greek look-alikes inside words that also hold Latin letters
 //!    mapped to Latin (mixed-script words only, so Russian or Greek text is left alone); leetspeak
@@ -575,6 +577,11 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
         special: false,
         alt: false,
     };
+    // The `!`s that run two sentences together, in order: one search of the ad (most have none),
+    // not one per run of printable bytes (most runs are a word).
+    let mut breaks = memchr::memchr_iter(b'!', bytes)
+        .filter(|&p| sentence_break(bytes, p))
+        .peekable();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -597,8 +604,9 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
                         .position(|&b| !PLAIN[usize::from(b)])
                         .map_or(bytes.len(), |n| i + n);
                     let mut from = i;
-                    for p in i..end {
-                        if bytes[p] == b'!' && sentence_break(bytes, p) {
+                    while let Some(p) = breaks.next_if(|&p| p < end) {
+                        // A `!` before this run was inside a tag.
+                        if p >= i {
                             f.ascii_run(&bytes[from..=p], from as u32);
                             f.space((p as u32, p as u32 + 1));
                             from = p + 1;
@@ -1142,6 +1150,8 @@ mod tests {
         assert_eq!(text("new g!rls, G!RLS, G!rls"), "new girls, girls, girls");
         let n = normalize("ok!Then");
         assert_eq!(n.folded(), "ok! then");
+        // A `!` inside a dropped tag is not one.
+        assert_eq!(normalize("<b title=x!Yo>ok!Then</b>").folded(), "ok! then");
         // The space stands for the `!` in the original.
         assert_eq!(n.folded_to_original(3..4), 2..3);
         assert_eq!(n.folded_to_original(4..8), 3..7);
