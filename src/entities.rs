@@ -387,8 +387,7 @@ pub struct PhoneHit {
     pub obscured: bool,
 }
 
-/// Grouped by first letter, in the order `scan_phones` slices them.
-const NUMBER_WORDS: [(&str, u8); 11] = [
+const NUMBER_WORDS: &[(&str, u8)] = &[
     ("zero", b'0'),
     ("oh", b'0'),
     ("one", b'1'),
@@ -402,38 +401,22 @@ const NUMBER_WORDS: [(&str, u8); 11] = [
     ("nine", b'9'),
 ];
 
-/// What the phone scanner's first test needs of a byte: 1 a digit, 2 a letter that may start a
-/// number word (`zero`, `oh`, `one`, `two`, … `nine`), 3 any other ASCII letter, 0 the rest.
-static START_CLASS: [u8; 256] = {
+/// What the phone scanner's first test needs of a byte, as flags for [`masks`]: bit 0 a digit,
+/// bit 1 a letter that may start a number word (`zero`, `oh`, `one`, `two`, … `nine`), bit 2 a
+/// digit or an ASCII letter.
+static START_FLAGS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
         t[c] = if b.is_ascii_digit() {
-            1
+            0b101
         } else if matches!(b, b'z' | b'o' | b't' | b'f' | b's' | b'e' | b'n') {
-            2
+            0b110
         } else if b.is_ascii_alphabetic() {
-            3
+            0b100
         } else {
             0
-        };
-        c += 1;
-    }
-    t
-};
-
-/// [`START_CLASS`] as flags for [`masks`]: bit 0 a digit, bit 1 a letter that may start a
-/// number word, bit 2 a digit or a letter.
-static START_FLAGS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = match START_CLASS[c] {
-            1 => 0b101,
-            2 => 0b110,
-            3 => 0b100,
-            _ => 0,
         };
         c += 1;
     }
@@ -457,18 +440,7 @@ pub fn scan_phones(folded: &str) -> Vec<PhoneHit> {
             // Inside a word: number words only start a word (`55five` is fine: `5` is no letter).
             return None;
         }
-        // Only the words that start with `c` (at most two).
-        let words = match c {
-            b'z' => &NUMBER_WORDS[0..1],
-            b'o' => &NUMBER_WORDS[1..3],
-            b't' => &NUMBER_WORDS[3..5],
-            b'f' => &NUMBER_WORDS[5..7],
-            b's' => &NUMBER_WORDS[7..9],
-            b'e' => &NUMBER_WORDS[9..10],
-            b'n' => &NUMBER_WORDS[10..11],
-            _ => &[],
-        };
-        for (w, d) in words {
+        for (w, d) in NUMBER_WORDS {
             if b[i..].starts_with(w.as_bytes()) {
                 let end = i + w.len();
                 if !is_alpha(end) && (in_run || *w != "oh") {
@@ -595,11 +567,14 @@ mod tests {
             text in proptest::collection::vec(proptest::sample::select(
                 b"0123456789zotfsenabxy .-+\xc3\xa9".to_vec()), 0..300),
         ) {
-            let class = |i: usize| START_CLASS[usize::from(text[i])];
+            // The rule byte by byte, as the scanner applied it before session 7.
+            let digit = |i: usize| text[i].is_ascii_digit();
+            let word_letter = |i: usize| b"zotfsen".contains(&text[i]);
+            let alnum = |i: usize| text[i].is_ascii_alphanumeric();
             let want: Vec<usize> = (0..text.len())
                 .filter(|&i| {
-                    let prev = if i > 0 { class(i - 1) } else { 0 };
-                    (class(i) == 1 && prev != 1) || (class(i) == 2 && prev == 0)
+                    (digit(i) && (i == 0 || !digit(i - 1)))
+                        || (word_letter(i) && (i == 0 || !alnum(i - 1)))
                 })
                 .collect();
             let mut got = Vec::new();
@@ -610,8 +585,7 @@ mod tests {
 
     #[test]
     fn every_number_word_is_read() {
-        // The scanner looks up number words by first letter (session 7): each must still be
-        // found, `oh` only inside a number.
+        // Each number word is found, `oh` only inside a number.
         assert_eq!(
             phones("zero one two three four five six seven eight nine"),
             [("0123456789".into(), true)]

@@ -590,9 +590,8 @@ impl IndicatorEngine {
                 continue;
             }
             for pattern in matched.iter().filter_map(|&p| patterns.get(p)) {
-                let (ind, Some(re)) = (&pattern.indicator, pattern.get()) else {
-                    continue;
-                };
+                let Some(re) = pattern.get() else { continue };
+                let ind = &pattern.indicator;
                 for m in re.find_iter(text) {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
                         break;
