@@ -123,12 +123,6 @@ impl Trie {
         }
     }
 
-    /// Whether some entry starts with byte `b`.
-    pub(crate) fn has_first(&self, b: u8) -> bool {
-        let at = self.cells[0].base as usize + b as usize;
-        self.cells.get(at).is_some_and(|c| c.check == 0)
-    }
-
     /// Whether the trie holds no entry.
     pub(crate) fn is_empty(&self) -> bool {
         self.cells.len() <= 1 && self.cells.first().is_none_or(|c| c.id == Cell::NO_ID)
