@@ -30,6 +30,8 @@ use std::ops::Range;
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+use crate::bytemask::masks;
+
 /// For every byte of a normalised string, the original byte range of the character that produced
 /// it.
 #[derive(Debug, Default, Clone)]
@@ -289,13 +291,17 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     };
     let spaced = if folded.is_ascii() {
         // A run starts at `i` only with the same separator after characters `i` and `i + 2`
-        // (the first test of `spaced_end`), checked here on plain bytes first.
+        // (the first test of `spaced_end`), checked here on plain bytes first, at the
+        // separators only.
         let b = folded.as_bytes();
-        b.windows(4).enumerate().any(|(i, w)| {
-            w[1] == w[3]
-                && is_spaced_separator(char::from(w[1]))
-                && spaced_end(|k| b.get(k).map(|&c| char::from(c)), i).is_some()
-        })
+        let mut spaced = false;
+        for_each_class(b, SEPARATOR, |q| {
+            spaced = q >= 1
+                && b.get(q + 2) == Some(&b[q])
+                && spaced_end(|k| b.get(k).map(|&c| char::from(c)), q - 1).is_some();
+            spaced
+        });
+        spaced
     } else {
         let chars = &mut work.chars;
         chars.clear();
@@ -317,12 +323,8 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     let folded = out.folded.as_bytes();
     let mut changed = false;
     let mut from = 0;
-    while let Some(p) = folded[from..]
-        .windows(2)
-        .position(|w| leet_pair(char::from(w[0]), char::from(w[1])))
-    {
+    while let Some(p) = next_leet_pair(folded, from) {
         // Neither character of a flagged pair is a space: both are in the word around `p`.
-        let p = from + p;
         let start = folded[..p]
             .iter()
             .rposition(|&b| b == b' ')
@@ -384,8 +386,8 @@ trait Sink {
     fn is_empty(&self) -> bool;
     fn last_char(&self) -> Option<char>;
     fn push_unit(&mut self, u: Unit);
-    /// Pushes a run of printable ASCII (no tag brackets) starting at input byte `start`, lower
-    /// case: one unit per byte, in bulk.
+    /// Pushes a run of printable ASCII (no tag brackets; single spaces inside it) starting at
+    /// input byte `start`, lower case: one unit per byte, in bulk.
     fn push_ascii_run(&mut self, run: &[u8], start: u32);
 }
 
@@ -437,9 +439,18 @@ impl Sink for Direct<'_> {
     }
     fn push_ascii_run(&mut self, run: &[u8], start: u32) {
         self.bytes.extend(run.iter().map(u8::to_ascii_lowercase));
-        let end = start + run.len() as u32;
-        self.map.start.extend(start..end);
-        self.map.end.extend(start + 1..end + 1);
+        // Filled in place, which the compiler vectorises (extending from a range it did not).
+        let at = self.map.start.len();
+        self.map.start.resize(at + run.len(), 0);
+        self.map.end.resize(at + run.len(), 0);
+        for (k, (s, e)) in self.map.start[at..]
+            .iter_mut()
+            .zip(&mut self.map.end[at..])
+            .enumerate()
+        {
+            *s = start + k as u32;
+            *e = start + k as u32 + 1;
+        }
         if let Some(&b) = run.last() {
             self.last = Some(char::from(b.to_ascii_lowercase()));
         }
@@ -494,10 +505,11 @@ impl<S: Sink> Folder<'_, S> {
         });
     }
 
-    /// A run of printable ASCII without `<` or `>` (most of an ad).
+    /// A run of printable ASCII without `<` or `>`, with single spaces inside it (most of an
+    /// ad).
     fn ascii_run(&mut self, run: &[u8], start: u32) {
+        // An `&` in a run is already in `special` (see [`fold`]).
         self.flush_space();
-        self.special |= run.contains(&b'&');
         self.units.push_ascii_run(run, start);
     }
 
@@ -574,7 +586,9 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
     let mut f = Folder {
         units,
         pending_space: None,
-        special: false,
+        // Any `&` of the input, found in one search rather than one per run: one inside a tag
+        // (dropped) only makes the caller look for an entity and find none.
+        special: memchr::memchr(b'&', bytes).is_some(),
         alt: false,
     };
     // The `!`s that run two sentences together, in order: one search of the ad (most have none),
@@ -599,10 +613,20 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
                 // Printable and not a tag bracket (most bytes): the short path of `ascii`, a
                 // run at a time.
                 b'!'..=b';' | b'=' | b'?'..=b'~' => {
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|&b| !PLAIN[usize::from(b)])
-                        .map_or(bytes.len(), |n| i + n);
+                    // With the single spaces between words, which fold to themselves: runs
+                    // are then lines rather than words.
+                    let mut end = i;
+                    while let Some(&b) = bytes.get(end) {
+                        if PLAIN[usize::from(b)] {
+                            end += 1;
+                        } else if b == b' '
+                            && bytes.get(end + 1).is_some_and(|&c| PLAIN[usize::from(c)])
+                        {
+                            end += 2;
+                        } else {
+                            break;
+                        }
+                    }
                     let mut from = i;
                     while let Some(p) = breaks.next_if(|&p| p < end) {
                         // A `!` before this run was inside a tag.
@@ -902,7 +926,7 @@ fn confusable(c: char) -> u8 {
 // The de-obfuscated view
 
 /// The separators of spaced-out letters (a `match`, which compiles to a bit test).
-fn is_spaced_separator(c: char) -> bool {
+const fn is_spaced_separator(c: char) -> bool {
     matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|' | '+' | '~')
 }
 
@@ -1107,11 +1131,79 @@ fn undo_leet<T: Sym>(word: &mut [T]) -> bool {
 
 /// Whether `undo_leet` could change the pair of characters `a`, `b` of a word: a leet character
 /// after a Latin letter, or a `0` before one (`0nly`). A word with no such pair is left as it is.
+/// Byte classes of the fast path's scans, as a [`masks`] table: a letter, a character that
+/// [`leet`] maps, `0`, a spaced-letter separator ([`is_spaced_separator`]).
+const LETTER: u8 = 1;
+const LEET: u8 = 2;
+const ZERO: u8 = 4;
+const SEPARATOR: u8 = 8;
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8 as char;
+        t[b] = flag(c.is_ascii_alphabetic(), LETTER)
+            | flag(leet(c).is_some(), LEET)
+            | flag(c == '0', ZERO)
+            | flag(is_spaced_separator(c), SEPARATOR);
+        b += 1;
+    }
+    t
+};
+
+const fn flag(on: bool, class: u8) -> u8 {
+    if on {
+        class
+    } else {
+        0
+    }
+}
+
+/// Calls `f(p)` for each `p` of class `class` in `b`, in order, until `f` returns true: a
+/// block of 64 bytes at a time, as bit masks, so that only the bytes of the class cost a step.
+fn for_each_class(b: &[u8], class: u8, mut f: impl FnMut(usize) -> bool) {
+    for (k, block) in b.chunks(64).enumerate() {
+        let [letter, leet, zero, sep] = masks(block, &BYTE_CLASS);
+        let mut bits = [letter, leet, zero, sep][class.trailing_zeros() as usize];
+        while bits != 0 {
+            if f(k * 64 + bits.trailing_zeros() as usize) {
+                return;
+            }
+            bits &= bits - 1;
+        }
+    }
+}
+
+/// The first `p >= from` such that `b[p]`, `b[p + 1]` is a pair that [`leet_pair`] flags,
+/// found 64 bytes at a time as bit masks.
+fn next_leet_pair(b: &[u8], from: usize) -> Option<usize> {
+    let mut base = from;
+    while base + 1 < b.len() {
+        let block = &b[base..b.len().min(base + 64)];
+        let [letter, leet, zero] = masks(block, &BYTE_CLASS);
+        // The classes of the byte after each byte: the block's shifted down, with the first
+        // byte of the next block on top.
+        let after = BYTE_CLASS[usize::from(b.get(base + 64).copied().unwrap_or(b' '))];
+        let top = |class: u8| u64::from(after & class != 0) << 63;
+        let (leet_after, letter_after) = (leet >> 1 | top(LEET), letter >> 1 | top(LETTER));
+        let pairs = (letter & leet_after) | (zero & letter_after);
+        // Past the end, the byte after the last is no byte.
+        let pairs = pairs
+            & (u64::MAX >> (64 - block.len()))
+            & !(u64::from(base + block.len() == b.len()) << (block.len() - 1));
+        if pairs != 0 {
+            return Some(base + pairs.trailing_zeros() as usize);
+        }
+        base += 64;
+    }
+    None
+}
+
 fn leet_pair(a: char, b: char) -> bool {
     (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic())
 }
 
-fn leet(c: char) -> Option<char> {
+const fn leet(c: char) -> Option<char> {
     Some(match c {
         '0' => 'o',
         '1' | '!' => 'i',
@@ -1227,6 +1319,30 @@ mod tests {
             ]), 0..40)
         ) {
             assert_same_as_all_passes(&parts.concat());
+        }
+
+        /// The fast path's scans, 64 bytes at a time, find what a byte-by-byte scan finds,
+        /// across block boundaries and from any place.
+        #[test]
+        fn block_scans_find_what_byte_scans_find(
+            b in proptest::collection::vec(proptest::sample::select(b"a0z1!@$ .-x5".to_vec()), 0..300),
+            from in 0usize..300,
+        ) {
+            let from = from.min(b.len());
+            let want = b[from..]
+                .windows(2)
+                .position(|w| leet_pair(char::from(w[0]), char::from(w[1])))
+                .map(|p| from + p);
+            proptest::prop_assert_eq!(next_leet_pair(&b, from), want);
+            let mut got = Vec::new();
+            for_each_class(&b, SEPARATOR, |q| {
+                got.push(q);
+                false
+            });
+            let want: Vec<usize> = (0..b.len())
+                .filter(|&q| is_spaced_separator(char::from(b[q])))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 
