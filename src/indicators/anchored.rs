@@ -264,8 +264,14 @@ enum Place {
 /// leading branch ([`branches`]) is placed on its own, so that in `\bltd\b|@[a-z]+` the
 /// literal `ltd` is followed from word starts only.
 fn placed_literals(hir: &Hir) -> Option<Vec<(Vec<u8>, Place)>> {
+    // Led by `\b` as a whole, every branch is: one extraction places them all.
+    let split = if starts_with_word_boundary(hir) {
+        vec![hir.clone()]
+    } else {
+        branches(hir)
+    };
     let mut out = Vec::new();
-    for branch in branches(hir) {
+    for branch in split {
         let boundary = starts_with_word_boundary(&branch);
         for literal in anchor_literals(&branch)? {
             let place = match literal.first() {
