@@ -186,7 +186,14 @@ impl EntityExtractor {
             obscured: false,
         };
         let mk = |kind, r, value| at(kind, norm.folded_to_original(r), value);
-        for m in self.email.find_iter(folded) {
+        // E-mail addresses and `@handles` hold an `@`, which most ads lack: one search for it
+        // spares both their searches.
+        let at_sign = memchr::memchr(b'@', folded).is_some();
+        for m in at_sign
+            .then(|| self.email.find_iter(folded))
+            .into_iter()
+            .flatten()
+        {
             out.push(mk(EntityKind::Email, m.range(), lossy(m.as_bytes())));
         }
         let emails: Vec<_> = out.iter().map(|e| (e.start, e.end)).collect();
@@ -211,7 +218,11 @@ impl EntityExtractor {
                 out.push(e);
             }
         }
-        for c in self.handle.captures_iter(folded) {
+        for c in at_sign
+            .then(|| self.handle.captures_iter(folded))
+            .into_iter()
+            .flatten()
+        {
             let Some(h) = c.get(1) else { continue };
             let r = h.start() - 1..h.end();
             let mut e = mk(EntityKind::Handle, r, lossy(h.as_bytes()));

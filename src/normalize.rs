@@ -295,7 +295,7 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
         // separators only.
         let b = folded.as_bytes();
         let mut spaced = false;
-        for_each_class(b, SEPARATOR, |q| {
+        for_each_class(b, &SEPARATOR, |q| {
             spaced = q >= 1
                 && b.get(q + 2) == Some(&b[q])
                 && spaced_end(|k| b.get(k).map(|&c| char::from(c)), q - 1).is_some();
@@ -579,6 +579,37 @@ static PLAIN: [bool; 256] = {
     t
 };
 
+/// [`PLAIN`] (bit 0) and the space (bit 1), as a [`masks`] table.
+static RUN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = PLAIN[b] as u8 | ((b == b' ' as usize) as u8) << 1;
+        b += 1;
+    }
+    t
+};
+
+/// The end of the run of [`fold`] that starts at `i`: printable ASCII but the tag brackets,
+/// with the single spaces between words, which fold to themselves (runs are then lines rather
+/// than words). Found 64 bytes at a time, as bit masks.
+fn run_end(bytes: &[u8], i: usize) -> usize {
+    let mut base = i;
+    while base < bytes.len() {
+        let block = &bytes[base..bytes.len().min(base + 64)];
+        let [plain, space] = masks(block, &RUN_CLASS);
+        // A space continues the run only before a plain byte, which may open the next block.
+        let next_plain = bytes.get(base + 64).is_some_and(|&b| PLAIN[usize::from(b)]);
+        let goes_on = plain | (space & (plain >> 1 | u64::from(next_plain) << 63));
+        let stop = !goes_on & (u64::MAX >> (64 - block.len()));
+        if stop != 0 {
+            return base + stop.trailing_zeros() as usize;
+        }
+        base += 64;
+    }
+    bytes.len()
+}
+
 /// Folds `input` into `units`. Returns whether an `&` or a look-alike letter is among them (the
 /// full path's cue to run its decoding and mapping passes), and whether a look-alike letter is.
 fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
@@ -613,20 +644,7 @@ fn fold<S: Sink>(input: &str, units: &mut S) -> (bool, bool) {
                 // Printable and not a tag bracket (most bytes): the short path of `ascii`, a
                 // run at a time.
                 b'!'..=b';' | b'=' | b'?'..=b'~' => {
-                    // With the single spaces between words, which fold to themselves: runs
-                    // are then lines rather than words.
-                    let mut end = i;
-                    while let Some(&b) = bytes.get(end) {
-                        if PLAIN[usize::from(b)] {
-                            end += 1;
-                        } else if b == b' '
-                            && bytes.get(end + 1).is_some_and(|&c| PLAIN[usize::from(c)])
-                        {
-                            end += 2;
-                        } else {
-                            break;
-                        }
-                    }
+                    let end = run_end(bytes, i);
                     let mut from = i;
                     while let Some(p) = breaks.next_if(|&p| p < end) {
                         // A `!` before this run was inside a tag.
@@ -1131,21 +1149,30 @@ fn undo_leet<T: Sym>(word: &mut [T]) -> bool {
 
 /// Whether `undo_leet` could change the pair of characters `a`, `b` of a word: a leet character
 /// after a Latin letter, or a `0` before one (`0nly`). A word with no such pair is left as it is.
-/// Byte classes of the fast path's scans, as a [`masks`] table: a letter, a character that
-/// [`leet`] maps, `0`, a spaced-letter separator ([`is_spaced_separator`]).
+/// Byte classes of the leetspeak scan, as a [`masks`] table: a letter, a character that
+/// [`leet`] maps, `0`.
 const LETTER: u8 = 1;
 const LEET: u8 = 2;
 const ZERO: u8 = 4;
-const SEPARATOR: u8 = 8;
-static BYTE_CLASS: [u8; 256] = {
+static LEET_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8 as char;
         t[b] = flag(c.is_ascii_alphabetic(), LETTER)
             | flag(leet(c).is_some(), LEET)
-            | flag(c == '0', ZERO)
-            | flag(is_spaced_separator(c), SEPARATOR);
+            | flag(c == '0', ZERO);
+        b += 1;
+    }
+    t
+};
+
+/// The spaced-letter separators ([`is_spaced_separator`]), as a [`masks`] table.
+static SEPARATOR: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = is_spaced_separator(b as u8 as char) as u8;
         b += 1;
     }
     t
@@ -1159,12 +1186,12 @@ const fn flag(on: bool, class: u8) -> u8 {
     }
 }
 
-/// Calls `f(p)` for each `p` of class `class` in `b`, in order, until `f` returns true: a
-/// block of 64 bytes at a time, as bit masks, so that only the bytes of the class cost a step.
-fn for_each_class(b: &[u8], class: u8, mut f: impl FnMut(usize) -> bool) {
+/// Calls `f(p)` for each `p` in `b` whose byte has bit 0 in `table`, in order, until `f`
+/// returns true: a block of 64 bytes at a time, as bit masks, so that only those bytes cost a
+/// step.
+fn for_each_class(b: &[u8], table: &[u8; 256], mut f: impl FnMut(usize) -> bool) {
     for (k, block) in b.chunks(64).enumerate() {
-        let [letter, leet, zero, sep] = masks(block, &BYTE_CLASS);
-        let mut bits = [letter, leet, zero, sep][class.trailing_zeros() as usize];
+        let [mut bits] = masks(block, table);
         while bits != 0 {
             if f(k * 64 + bits.trailing_zeros() as usize) {
                 return;
@@ -1180,10 +1207,10 @@ fn next_leet_pair(b: &[u8], from: usize) -> Option<usize> {
     let mut base = from;
     while base + 1 < b.len() {
         let block = &b[base..b.len().min(base + 64)];
-        let [letter, leet, zero] = masks(block, &BYTE_CLASS);
+        let [letter, leet, zero] = masks(block, &LEET_CLASS);
         // The classes of the byte after each byte: the block's shifted down, with the first
         // byte of the next block on top.
-        let after = BYTE_CLASS[usize::from(b.get(base + 64).copied().unwrap_or(b' '))];
+        let after = LEET_CLASS[usize::from(b.get(base + 64).copied().unwrap_or(b' '))];
         let top = |class: u8| u64::from(after & class != 0) << 63;
         let (leet_after, letter_after) = (leet >> 1 | top(LEET), letter >> 1 | top(LETTER));
         let pairs = (letter & leet_after) | (zero & letter_after);
@@ -1325,7 +1352,7 @@ mod tests {
         /// across block boundaries and from any place.
         #[test]
         fn block_scans_find_what_byte_scans_find(
-            b in proptest::collection::vec(proptest::sample::select(b"a0z1!@$ .-x5".to_vec()), 0..300),
+            b in proptest::collection::vec(proptest::sample::select(b"a0z1!@$ .-x5 \n<".to_vec()), 0..300),
             from in 0usize..300,
         ) {
             let from = from.min(b.len());
@@ -1335,7 +1362,7 @@ mod tests {
                 .map(|p| from + p);
             proptest::prop_assert_eq!(next_leet_pair(&b, from), want);
             let mut got = Vec::new();
-            for_each_class(&b, SEPARATOR, |q| {
+            for_each_class(&b, &SEPARATOR, |q| {
                 got.push(q);
                 false
             });
@@ -1343,6 +1370,38 @@ mod tests {
                 .filter(|&q| is_spaced_separator(char::from(b[q])))
                 .collect();
             proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(run_end(&b, from), run_end_by_bytes(&b, from));
+        }
+    }
+
+    /// [`run_end`] a byte at a time: a run goes on over plain bytes, and over a space before a
+    /// plain byte.
+    fn run_end_by_bytes(b: &[u8], from: usize) -> usize {
+        let plain = |k: usize| b.get(k).is_some_and(|&c| PLAIN[usize::from(c)]);
+        let mut end = from;
+        while end < b.len() {
+            if plain(end) {
+                end += 1;
+            } else if b[end] == b' ' && plain(end + 1) {
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        end
+    }
+
+    #[test]
+    fn runs_go_on_across_blocks() {
+        // A space that ends one 64-byte block, before a word that opens the next; and a space,
+        // a word, a wide gap at the block edges.
+        for edge in [62, 63, 64, 65] {
+            let mut s = vec![b'x'; 130];
+            s[edge] = b' ';
+            assert_eq!(run_end(&s, 0), 130, "space at {edge}");
+            s[edge + 1] = b' ';
+            assert_eq!(run_end(&s, 0), edge, "two spaces at {edge}");
+            assert_eq!(run_end(&s, 0), run_end_by_bytes(&s, 0));
         }
     }
 
