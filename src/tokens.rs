@@ -20,6 +20,7 @@ use tokenizers::{
     TokenizerImpl,
 };
 
+use crate::bytemask::masks;
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -272,6 +273,9 @@ fn char_class(c: char) -> CharClass {
 /// characters and maximal runs of characters that are neither word nor space (which is what
 /// leftmost-first `\w+|[^\w\s]+` matches).
 fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
+    if text.is_ascii() {
+        return pre_tokenize_ascii(text, f);
+    }
     let bytes = text.as_bytes();
     let mut start = 0;
     let mut current = CharClass::Space;
@@ -297,9 +301,76 @@ fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
+/// ASCII word bytes (bit 0) and white space (bit 1), as [`char_class`] sees them, as a
+/// [`masks`] table.
+static ASCII_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = 1;
+        } else if matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            t[b] = 2;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// [`pre_tokenize`] of an ASCII text: the places where the class changes, 64 bytes at a time
+/// as bit masks, rather than a class and a branch per byte.
+fn pre_tokenize_ascii(text: &str, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut current = CharClass::Space;
+    // The classes of the byte before the block: word, other.
+    let (mut word_before, mut other_before) = (0u64, 0u64);
+    for (k, block) in bytes.chunks(64).enumerate() {
+        let [word, space] = masks(block, &ASCII_CLASS);
+        let in_block = u64::MAX >> (64 - block.len());
+        let other = !word & !space & in_block;
+        let mut changes =
+            ((word ^ (word << 1 | word_before)) | (other ^ (other << 1 | other_before))) & in_block;
+        while changes != 0 {
+            let bit = changes.trailing_zeros();
+            changes &= changes - 1;
+            let at = k * 64 + bit as usize;
+            if current != CharClass::Space {
+                f(&text[start..at]);
+            }
+            start = at;
+            current = if word >> bit & 1 == 1 {
+                CharClass::Word
+            } else if other >> bit & 1 == 1 {
+                CharClass::Other
+            } else {
+                CharClass::Space
+            };
+        }
+        word_before = word >> (block.len() - 1) & 1;
+        other_before = other >> (block.len() - 1) & 1;
+    }
+    if current != CharClass::Space {
+        f(&text[start..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_classes_are_char_classes() {
+        for b in 0..128u8 {
+            let want = match char_class(char::from(b)) {
+                CharClass::Word => 1,
+                CharClass::Space => 2,
+                CharClass::Other => 0,
+            };
+            assert_eq!(ASCII_CLASS[usize::from(b)], want, "{b:#x}");
+        }
+    }
 
     #[test]
     fn duplicate_ids_keep_every_entry() {
@@ -328,6 +399,21 @@ mod tests {
             pre_tokenize(t, |w| ours.push(w.to_string()));
             let theirs: Vec<String> = re.find_iter(t).map(|m| m.as_str().to_string()).collect();
             assert_eq!(ours, theirs, "{t:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The block scan of ASCII text splits as the pattern does, across block boundaries.
+        #[test]
+        fn ascii_pre_tokenize_splits_as_the_pattern_does(
+            t in "[a-c0_ .,$/\t\n\r!-]{0,300}",
+        ) {
+            static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            let re = RE.get_or_init(|| regex::Regex::new(WORD_PATTERN).unwrap());
+            let mut ours = Vec::new();
+            pre_tokenize(&t, |w| ours.push(w.to_string()));
+            let theirs: Vec<String> = re.find_iter(&t).map(|m| m.as_str().to_string()).collect();
+            proptest::prop_assert_eq!(ours, theirs);
         }
     }
 
