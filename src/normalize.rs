@@ -1147,8 +1147,6 @@ fn undo_leet<T: Sym>(word: &mut [T]) -> bool {
     changed
 }
 
-/// Whether `undo_leet` could change the pair of characters `a`, `b` of a word: a leet character
-/// after a Latin letter, or a `0` before one (`0nly`). A word with no such pair is left as it is.
 /// Byte classes of the leetspeak scan, as a [`masks`] table: a letter, a character that
 /// [`leet`] maps, `0`.
 const LETTER: u8 = 1;
@@ -1226,6 +1224,8 @@ fn next_leet_pair(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// Whether `undo_leet` could change the pair of characters `a`, `b` of a word: a leet character
+/// after a Latin letter, or a `0` before one (`0nly`). A word with no such pair is left as it is.
 fn leet_pair(a: char, b: char) -> bool {
     (leet(b).is_some() && a.is_ascii_alphabetic()) || (a == '0' && b.is_ascii_alphabetic())
 }

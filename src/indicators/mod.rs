@@ -504,9 +504,8 @@ impl IndicatorEngine {
         // The first step's answers need only be exact for the first gate of each view
         // (`JOB_CONTEXT`, `ORG_FOLDED`), which are read as facts; every other pattern it names
         // is searched again by its own regex, which finds nothing if it was named in excess.
-        let first_gate = |sources: &[&str]| sources.len() - TEXT_GATES.len();
-        let text_gate = first_gate(&sources);
-        let folded_gate = first_gate(&folded_sources);
+        let text_gate = sources.len() - TEXT_GATES.len();
+        let folded_gate = folded_sources.len() - FOLDED_GATES.len();
         let text_anchors =
             AnchoredPatterns::new(&sources, &indicator, &|i| i == text_gate).map_err(named)?;
         let folded_anchors =
