@@ -33,6 +33,17 @@ pub(crate) fn masks<const N: usize>(block: &[u8], table: &[u8; 256]) -> [u64; N]
     out
 }
 
+/// The places of the set bits of `mask`, lowest first: how each scan visits the bytes its
+/// masks select.
+#[inline]
+pub(crate) fn set_bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let at = (mask != 0).then(|| mask.trailing_zeros() as usize)?;
+        mask &= mask - 1;
+        Some(at)
+    })
+}
+
 /// Bit 0 of each byte of `x`, as the 8 low bits (byte `k` → bit `k`). Multiplying by
 /// `GATHER` adds each byte's bit 0 into the top byte at its own place, with no carries.
 #[inline]

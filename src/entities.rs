@@ -10,7 +10,7 @@
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Serialize;
 
-use crate::bytemask::masks;
+use crate::bytemask::{masks, set_bits};
 use crate::normalize::Normalized;
 
 /// What kind of thing an [`Entity`] is.
@@ -549,13 +549,12 @@ fn for_each_number_start(b: &[u8], mut f: impl FnMut(usize)) {
     let (mut digit_before, mut alnum_before) = (0u64, 0u64);
     for (block_at, block) in b.chunks(64).enumerate() {
         let [digit, word_letter, alnum] = masks(block, &START_FLAGS);
-        let mut starts = (digit & !((digit << 1) | digit_before))
+        let starts = (digit & !((digit << 1) | digit_before))
             | (word_letter & !((alnum << 1) | alnum_before));
         digit_before = digit >> (block.len() - 1) & 1;
         alnum_before = alnum >> (block.len() - 1) & 1;
-        while starts != 0 {
-            f(block_at * 64 + starts.trailing_zeros() as usize);
-            starts &= starts - 1;
+        for at in set_bits(starts) {
+            f(block_at * 64 + at);
         }
     }
 }

@@ -15,6 +15,8 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::bytemask::set_bits;
+
 /// The n-gram key of a unigram (`b == NONE`) or bigram.
 const NONE: u32 = u32::MAX;
 
@@ -108,10 +110,8 @@ impl TextVectorizer {
         let start = out.len();
         let mut norm = 0.0f32;
         for (w, word) in seen.iter_mut().enumerate() {
-            let mut bits = std::mem::take(word);
-            while bits != 0 {
-                let col = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
+            for bit in set_bits(std::mem::take(word)) {
+                let col = w * 64 + bit;
                 let count = std::mem::take(&mut counts[col]);
                 let v = (1.0 + (count as f32).ln()) * self.idf[col];
                 norm += v * v;

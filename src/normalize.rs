@@ -30,7 +30,7 @@ use std::ops::Range;
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use crate::bytemask::masks;
+use crate::bytemask::{masks, set_bits};
 
 /// For every byte of a normalised string, the original byte range of the character that produced
 /// it.
@@ -1189,12 +1189,9 @@ const fn flag(on: bool, class: u8) -> u8 {
 /// step.
 fn for_each_class(b: &[u8], table: &[u8; 256], mut f: impl FnMut(usize) -> bool) {
     for (k, block) in b.chunks(64).enumerate() {
-        let [mut bits] = masks(block, table);
-        while bits != 0 {
-            if f(k * 64 + bits.trailing_zeros() as usize) {
-                return;
-            }
-            bits &= bits - 1;
+        let [bits] = masks(block, table);
+        if set_bits(bits).any(|at| f(k * 64 + at)) {
+            return;
         }
     }
 }

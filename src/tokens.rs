@@ -20,7 +20,7 @@ use tokenizers::{
     TokenizerImpl,
 };
 
-use crate::bytemask::masks;
+use crate::bytemask::{masks, set_bits};
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -330,12 +330,10 @@ fn pre_tokenize_ascii(text: &str, mut f: impl FnMut(&str)) {
         let [word, space] = masks(block, &ASCII_CLASS);
         let in_block = u64::MAX >> (64 - block.len());
         let other = !word & !space & in_block;
-        let mut changes =
+        let changes =
             ((word ^ (word << 1 | word_before)) | (other ^ (other << 1 | other_before))) & in_block;
-        while changes != 0 {
-            let bit = changes.trailing_zeros();
-            changes &= changes - 1;
-            let at = k * 64 + bit as usize;
+        for bit in set_bits(changes) {
+            let at = k * 64 + bit;
             if current != CharClass::Space {
                 f(&text[start..at]);
             }

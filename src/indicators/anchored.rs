@@ -42,7 +42,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind, Look};
 
 use super::{PatternSets, SpanRegex};
-use crate::bytemask::masks;
+use crate::bytemask::{masks, set_bits};
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -111,14 +111,10 @@ struct Scratch {
 /// per-thread caches' pool.
 #[derive(Clone)]
 pub(crate) struct AnchoredPatterns {
-    /// Literals followed from where a word starts: those beginning with a word byte, of
-    /// patterns whose every match starts at a word boundary (`\b`).
-    word_start: Trie,
-    /// The other literals of such patterns (`\b\$?\d`), followed from where a word ends.
-    word_end: Trie,
-    /// Literals of the other anchored patterns, followed from every byte they start with.
-    anywhere: Trie,
-    /// The two-byte starts of each trie's literals, in the order above.
+    /// The literals, by [`Place`] (in its order): followed from where a word starts, from
+    /// where a word ends, from every byte they start with.
+    tries: [Trie; 3],
+    /// The two-byte starts of each trie's literals.
     pairs: [Pairs; 3],
     /// Per byte: bit 0 for a word byte ([`WORD_BYTE`]), bit 1 when an `anywhere` literal
     /// starts with it, as a [`masks`] table.
@@ -249,7 +245,7 @@ fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     )
 }
 
-/// Where a scan follows a literal from.
+/// Where a scan follows a literal from (in the order of [`AnchoredPatterns`]' tries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
     /// Word starts: a literal beginning with a word byte, of a branch led by `\b`.
@@ -441,9 +437,7 @@ impl AnchoredPatterns {
         let bad = |e: &dyn std::fmt::Display| Error::Catalogue(format!("pattern set: {e}"));
         let mut parser = regex_syntax::ParserBuilder::new();
         parser.unicode(false).utf8(false);
-        let mut word_start = Vec::new();
-        let mut word_end = Vec::new();
-        let mut anywhere = Vec::new();
+        let mut placed: [Vec<(Vec<u8>, u32)>; 3] = Default::default();
         let mut anchored_index = Vec::new();
         let mut anchored_hirs = Vec::new();
         let mut verify = Vec::new();
@@ -467,20 +461,16 @@ impl AnchoredPatterns {
                 regex: exact(i).then(|| SpanRegex::new(indicator[i], source)),
             });
             for (literal, place) in literals {
-                let into = match place {
-                    Place::WordStart => &mut word_start,
-                    Place::WordEnd => &mut word_end,
-                    Place::Anywhere => &mut anywhere,
-                };
-                into.push((literal, local));
+                placed[place as usize].push((literal, local));
             }
         }
         // One id per distinct literal (the same literal may start several patterns).
         let mut literal_nominees = Vec::new();
         let mut nominees = Vec::new();
-        let starts = [&word_start, &word_end, &anywhere]
+        let pairs = placed
+            .each_ref()
             .map(|literals| Pairs::new(literals.iter().map(|(l, _)| l.as_slice())));
-        let mut trie = |mut pairs: Vec<(Vec<u8>, u32)>| {
+        let trie = |mut pairs: Vec<(Vec<u8>, u32)>| {
             pairs.sort();
             pairs.dedup();
             let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
@@ -498,9 +488,7 @@ impl AnchoredPatterns {
             }
             Trie::new(entries.iter().map(|(l, id)| (l.as_slice(), *id)))
         };
-        let word_start = trie(word_start);
-        let word_end = trie(word_end);
-        let anywhere = trie(anywhere);
+        let tries = placed.map(trie);
         let nfa = thompson::Compiler::new()
             .configure(
                 thompson::Config::new().utf8(false).nfa_size_limit(Some(
@@ -537,11 +525,11 @@ impl AnchoredPatterns {
             Some((PatternSets::new(&rest_sources, &rest_indicator)?, rest))
         };
         Ok(AnchoredPatterns {
-            word_start,
-            word_end,
-            byte_class: std::array::from_fn(|b| WORD_BYTE[b] | u8::from(starts[2].first[b]) << 1),
-            anywhere,
-            pairs: starts,
+            byte_class: std::array::from_fn(|b| {
+                WORD_BYTE[b] | u8::from(pairs[Place::Anywhere as usize].first[b]) << 1
+            }),
+            tries,
+            pairs,
             literal_nominees,
             nominees,
             dfa,
@@ -565,12 +553,15 @@ impl AnchoredPatterns {
         self.verify.iter().filter(|v| !v.exact_anchor).count()
     }
 
-    /// Follows `trie` from `at` and tries each pattern its literals there nominate.
+    /// Follows the trie of `place` from `at`, if some literal of it may start there, and
+    /// tries each pattern its literals there nominate.
     #[inline]
-    fn follow(&self, trie: &Trie, text: &[u8], at: usize, scratch: &mut Scratch) {
-        trie.prefixes(&text[at..], |_, literal| {
-            self.nominate(literal, text, at, scratch);
-        });
+    fn follow(&self, place: Place, text: &[u8], at: usize, scratch: &mut Scratch) {
+        if self.pairs[place as usize].may_start(text, at) {
+            self.tries[place as usize].prefixes(&text[at..], |_, literal| {
+                self.nominate(literal, text, at, scratch);
+            });
+        }
     }
 
     /// Tries each pattern that `literal`, found at `at`, nominates.
@@ -645,40 +636,25 @@ impl AnchoredPatterns {
         scratch.state.fill(Open);
         scratch.tried_at.fill(0);
         if !self.anchored_index.is_empty() {
-            let ends = !self.word_end.is_empty();
             // Word starts and ends, and the bytes `anywhere` literals start with, 64 bytes at
             // a time as bit masks: a branch per byte would be mispredicted at most word
             // boundaries.
             let mut before = 0u64; // whether the byte before the block is a word byte
             for (k, block) in text.chunks(64).enumerate() {
-                let base = k * 64;
                 let [word, first] = masks(block, &self.byte_class);
                 let prev = (word << 1) | before;
                 let in_block = u64::MAX >> (64 - block.len());
-                let mut starts = word & !prev;
-                while starts != 0 {
-                    let at = base + starts.trailing_zeros() as usize;
-                    starts &= starts - 1;
-                    if self.pairs[0].may_start(text, at) {
-                        self.follow(&self.word_start, text, at, scratch);
+                for (place, mask) in [
+                    (Place::WordStart, word & !prev),
+                    (Place::WordEnd, !word & prev & in_block),
+                    (Place::Anywhere, first),
+                ] {
+                    // The built-in catalogue has no word-end literal in the folded view.
+                    if self.tries[place as usize].is_empty() {
+                        continue;
                     }
-                }
-                if ends {
-                    let mut ends = !word & prev & in_block;
-                    while ends != 0 {
-                        let at = base + ends.trailing_zeros() as usize;
-                        ends &= ends - 1;
-                        if self.pairs[1].may_start(text, at) {
-                            self.follow(&self.word_end, text, at, scratch);
-                        }
-                    }
-                }
-                let mut first = first;
-                while first != 0 {
-                    let at = base + first.trailing_zeros() as usize;
-                    first &= first - 1;
-                    if self.pairs[2].may_start(text, at) {
-                        self.follow(&self.anywhere, text, at, scratch);
+                    for at in set_bits(mask) {
+                        self.follow(place, text, k * 64 + at, scratch);
                     }
                 }
                 before = word >> (block.len() - 1) & 1;
