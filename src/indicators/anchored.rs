@@ -256,10 +256,13 @@ enum Place {
     Anywhere,
 }
 
+/// Prefix literals, each with where it is followed from.
+type Placed = Vec<(Vec<u8>, Place)>;
+
 /// The prefix literals of `hir` and where each is followed from, if all are usable. Each
 /// leading branch ([`branches`]) is placed on its own, so that in `\bltd\b|@[a-z]+` the
 /// literal `ltd` is followed from word starts only.
-fn placed_literals(hir: &Hir) -> Option<Vec<(Vec<u8>, Place)>> {
+fn placed_literals(hir: &Hir) -> Option<Placed> {
     // Led by `\b` as a whole, every branch is: one extraction places them all.
     let split = if starts_with_word_boundary(hir) {
         vec![hir.clone()]
@@ -344,7 +347,7 @@ fn ends_with_non_word(hir: &Hir) -> bool {
 /// pattern that has ([`loosen`]).
 struct Anchor {
     hir: Hir,
-    literals: Vec<(Vec<u8>, Place)>,
+    literals: Placed,
     /// Whether `hir` is the pattern itself (else a match of it only nominates the pattern).
     exact: bool,
 }
@@ -357,8 +360,7 @@ fn anchor(hir: &Hir) -> Option<Anchor> {
             exact: true,
         });
     }
-    let loose = loosen(hir)?;
-    let literals = placed_literals(&loose)?;
+    let (loose, literals) = loosen(hir)?;
     Some(Anchor {
         hir: loose,
         literals,
@@ -372,14 +374,18 @@ fn anchor(hir: &Hir) -> Option<Anchor> {
 /// `\b(?:taken|deducted) from` (the dropped part ends with a space), which has. Parts are
 /// dropped from each branch on its own, so `\b(?:https?://\S+|[a-z]+\.com\b)` keeps
 /// `\bhttp` and gains `.com`.
-fn loosen(hir: &Hir) -> Option<Hir> {
-    if placed_literals(hir).is_some() {
-        return Some(hir.clone());
+fn loosen(hir: &Hir) -> Option<(Hir, Placed)> {
+    let with_literals = |h: Hir| placed_literals(&h).map(|literals| (h, literals));
+    if let Some(literals) = placed_literals(hir) {
+        return Some((hir.clone(), literals));
     }
     let split = branches(hir);
     if split.len() > 1 {
-        let alts = split.iter().map(loosen).collect::<Option<Vec<_>>>()?;
-        return Some(Hir::alternation(alts)).filter(|h| placed_literals(h).is_some());
+        let alts = split
+            .iter()
+            .map(|b| loosen(b).map(|(h, _)| h))
+            .collect::<Option<Vec<_>>>()?;
+        return with_literals(Hir::alternation(alts));
     }
     let HirKind::Concat(parts) = hir.kind() else {
         return None;
@@ -397,17 +403,16 @@ fn loosen(hir: &Hir) -> Option<Hir> {
                     .iter()
                     .all(|(l, _)| l.first().is_some_and(|&b| is_word_byte(b)));
             if let Some(b) = boundary.filter(|_| keeps_boundary) {
-                let led = Hir::concat([&[b.clone()][..], &parts[k..]].concat());
-                if placed_literals(&led).is_some() {
-                    return Some(led);
+                let led = with_literals(Hir::concat([&[b.clone()][..], &parts[k..]].concat()));
+                if led.is_some() {
+                    return led;
                 }
             }
-            return Some(tail);
+            return Some((tail, literals));
         }
         // Loosen the first part left, keeping its end where it was.
-        let first = loosen(&parts[k])?;
-        let tail = Hir::concat([&[first][..], &parts[k + 1..]].concat());
-        Some(tail).filter(|h| placed_literals(h).is_some())
+        let (first, _) = loosen(&parts[k])?;
+        with_literals(Hir::concat([&[first][..], &parts[k + 1..]].concat()))
     })
 }
 
