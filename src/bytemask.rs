@@ -8,7 +8,10 @@
 
 /// `N` masks of `block` (at most 64 bytes): bit `k` of mask `f` is bit `f` of
 /// `table[block[k]]`.
-#[inline]
+///
+/// Always inlined: each caller's table and `N` are constants, and when a change elsewhere tipped
+/// the compiler into calling it, the scans cost 1.6% more instructions.
+#[inline(always)]
 pub(crate) fn masks<const N: usize>(block: &[u8], table: &[u8; 256]) -> [u64; N] {
     debug_assert!(block.len() <= 64 && N <= 8);
     let mut out = [0u64; N];

@@ -54,6 +54,8 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod screener;
+#[cfg(test)]
+mod test_data;
 pub mod tokens;
 pub mod train;
 mod trie;

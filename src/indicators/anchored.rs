@@ -729,29 +729,6 @@ mod tests {
         view_sources(&catalogue.defs).map(|(sources, _)| Both::new(&sources))
     }
 
-    fn shared_and_sample_texts() -> Vec<String> {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let mut texts = Vec::new();
-        for path in [
-            "../shared/datasets/emscad-subset/dev.jsonl",
-            "../shared/datasets/sms-spam/train.jsonl",
-            "datasets/sample/ads.jsonl",
-        ] {
-            let path = format!("{root}/{path}");
-            let data = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            for line in data.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                let fields = ["title", "company_profile", "description", "requirements"];
-                let text = match v["text"].as_str() {
-                    Some(t) => t.to_string(),
-                    None => fields.map(|f| v[f].as_str().unwrap_or("")).join("\n"),
-                };
-                texts.push(text);
-            }
-        }
-        texts
-    }
-
     #[test]
     fn the_builtin_catalogue_is_all_anchored() {
         // No pattern set is left to pass over the views (session 8); 4 of the text view's
@@ -768,7 +745,7 @@ mod tests {
     #[test]
     fn anchored_patterns_agree_with_pattern_sets_on_real_ads() {
         let views = builtin_views();
-        let texts = shared_and_sample_texts();
+        let texts = crate::test_data::shared_and_sample_texts();
         assert!(texts.len() > 4000, "the shared datasets are missing");
         let (mut matched, mut excess) = (0, 0);
         for text in &texts {
