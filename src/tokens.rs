@@ -10,9 +10,7 @@
 //! of the vocabulary (double-array form: one array read per byte). Tests prove the two produce
 //! identical ids on the sample ads, the shared datasets and random input.
 
-use std::cell::RefCell;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::wordpiece::WordPiece;
@@ -137,80 +135,7 @@ pub struct WordPieceMatcher {
     continuation: Trie,
     tokens: Vec<Box<str>>,
     unk: u32,
-    /// Which matcher this is, for the thread's [`WordCache`]: a clone keeps it, as it splits
-    /// words the same way.
-    cache_owner: u64,
 }
-
-/// Words this thread has already split, for one matcher at a time. Ads repeat their words, and
-/// one look-up costs far less than the trie walks of a word's pieces (session 9: the tokens took
-/// 128 k instructions an ad, 17% of a scan). A cache of a pure function: the ids are the same
-/// with it or without it.
-///
-/// Direct-mapped: a word has one slot, chosen by a hash of its bytes, and a word that misses
-/// takes the slot over. The key lives in the slot, so a look-up reads one slot and compares
-/// three words, with no allocation and no probing; a `HashMap` of boxed keys cost three times
-/// as much a word. The table is a fixed 3 MB a thread, however many distinct words a dump holds.
-#[derive(Default)]
-struct WordCache {
-    owner: u64,
-    slots: Vec<CachedWord>,
-}
-
-/// One slot of a [`WordCache`]: a word of at most [`WordCache::MAX_WORD_BYTES`] bytes, zero
-/// padded, and its ids. `len == 0` is an empty slot (words are never empty).
-#[derive(Clone, Copy, Default)]
-struct CachedWord {
-    key: [u64; 3],
-    len: u8,
-    n_ids: u8,
-    ids: [u32; WordCache::MAX_PIECES],
-}
-
-impl WordCache {
-    /// Longer words are rare and seldom repeat; they are split every time.
-    const MAX_WORD_BYTES: usize = 24;
-    /// Words of more pieces are split every time.
-    const MAX_PIECES: usize = 4;
-    const SLOT_BITS: u32 = 16;
-
-    /// The cache of `owner`'s words: emptied if it held another matcher's.
-    fn for_owner(&mut self, owner: u64) -> &mut Self {
-        if self.owner != owner || self.slots.is_empty() {
-            self.slots.clear();
-            self.slots
-                .resize(1 << Self::SLOT_BITS, CachedWord::default());
-            self.owner = owner;
-        }
-        self
-    }
-
-    /// The slot of `word` and its key, or `None` for a word too long to cache.
-    #[inline]
-    fn slot(&self, word: &[u8]) -> Option<(usize, [u64; 3])> {
-        if word.len() > Self::MAX_WORD_BYTES {
-            return None;
-        }
-        let mut padded = [0u8; Self::MAX_WORD_BYTES];
-        padded[..word.len()].copy_from_slice(word);
-        let k = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&padded[8 * i..8 * i + 8]);
-            u64::from_le_bytes(w)
-        };
-        let key = [k(0), k(1), k(2)];
-        let mixed = key[0] ^ key[1].rotate_left(21) ^ key[2].rotate_left(42) ^ word.len() as u64;
-        let hash = mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Some(((hash >> (64 - Self::SLOT_BITS)) as usize, key))
-    }
-}
-
-thread_local! {
-    static WORDS: RefCell<WordCache> = RefCell::new(WordCache::default());
-}
-
-/// The next [`WordPieceMatcher::cache_owner`]; 0 is no matcher.
-static NEXT_CACHE_OWNER: AtomicU64 = AtomicU64::new(1);
 
 impl WordPieceMatcher {
     /// Compiles the WordPiece model of a tokenizer serialised by [`train_tokenizer`]. Fails when
@@ -266,7 +191,6 @@ impl WordPieceMatcher {
             continuation,
             tokens,
             unk,
-            cache_owner: NEXT_CACHE_OWNER.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -281,39 +205,7 @@ impl WordPieceMatcher {
 
     /// Appends the token ids of `text` to `out`.
     pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
-        WORDS.with(|cache| match cache.try_borrow_mut() {
-            Ok(mut cache) => {
-                let cache = cache.for_owner(self.cache_owner);
-                pre_tokenize(text, |w| self.cached_word(w, cache, out));
-            }
-            // Cannot happen (nothing in here encodes again), but would be no reason to fail.
-            Err(_) => pre_tokenize(text, |w| self.word(w, out)),
-        });
-    }
-
-    /// [`WordPieceMatcher::word`] through the thread's cache.
-    fn cached_word(&self, w: &str, cache: &mut WordCache, out: &mut Vec<u32>) {
-        let key = w.as_bytes();
-        let Some((at, padded)) = cache.slot(key) else {
-            return self.word(w, out);
-        };
-        let slot = &mut cache.slots[at];
-        // The length too: `!` and `!\0` pad alike (the hash mixes the length in, so they
-        // should never share a slot, but a slot is not a proof).
-        if usize::from(slot.len) == key.len() && slot.key == padded {
-            out.extend_from_slice(&slot.ids[..usize::from(slot.n_ids)]);
-            return;
-        }
-        let mark = out.len();
-        self.word(w, out);
-        let new = &out[mark..];
-        if new.len() <= WordCache::MAX_PIECES {
-            slot.key = padded;
-            // Both fit in a byte: at most MAX_WORD_BYTES and MAX_PIECES.
-            slot.len = key.len() as u8;
-            slot.n_ids = new.len() as u8;
-            slot.ids[..new.len()].copy_from_slice(new);
-        }
+        pre_tokenize(text, |w| self.word(w, out));
     }
 
     /// Greedy longest-match WordPiece over one pre-tokenised word, as `tokenizers` does it: the
@@ -487,23 +379,6 @@ mod tests {
         let mut ids = Vec::new();
         m.encode_into("ab xy xyc q", &mut ids);
         assert_eq!(ids, [1, 1, 1, 2, 0]);
-    }
-
-    #[test]
-    fn the_word_cache_keeps_each_matchers_ids_apart() {
-        let matcher = |vocab: &[(&str, u32)]| {
-            WordPieceMatcher::from_vocab(vocab.iter().map(|&(t, id)| (t.to_string(), id))).unwrap()
-        };
-        let a = matcher(&[("[UNK]", 0), ("ab", 1), ("##c", 2), ("!", 3)]);
-        let b = matcher(&[("[UNK]", 5), ("a", 6), ("##bc", 7), ("!", 8)]);
-        // Twice each, interleaved on one thread: the second pass reads the cache.
-        for _ in 0..2 {
-            for (m, want) in [(&a, [1, 2, 3, 0, 0]), (&b, [6, 7, 8, 5, 5])] {
-                let mut ids = Vec::new();
-                m.encode_into("abc ! !\0 abcd", &mut ids);
-                assert_eq!(ids, want);
-            }
-        }
     }
 
     #[test]
