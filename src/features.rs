@@ -113,7 +113,13 @@ impl TextVectorizer {
             for bit in set_bits(std::mem::take(word)) {
                 let col = w * 64 + bit;
                 let count = std::mem::take(&mut counts[col]);
-                let v = (1.0 + (count as f32).ln()) * self.idf[col];
+                // Most n-grams occur once in an ad, and ln 1 is exactly 0: no `logf` call.
+                let tf = if count == 1 {
+                    1.0
+                } else {
+                    1.0 + (count as f32).ln()
+                };
+                let v = tf * self.idf[col];
                 norm += v * v;
                 out.push((col as u32, v));
             }
