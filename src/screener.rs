@@ -370,12 +370,25 @@ impl Screener {
         self.text.vectorize(&slot.tokens, cols, vector);
 
         let mut logit = self.intercept;
-        let mut terms: Vec<(f64, u32)> = Vec::new();
+        // The largest few positive contributions, largest first (equal ones: the lower column
+        // first), kept as they come: an ad has hundreds, and collecting them all to select from
+        // cost a growing vector per ad.
+        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut top = [(0.0, 0); TERMS_PER_VERDICT];
+        let mut n_top = 0;
         for &(c, v) in vector.iter() {
             let contribution = f64::from(self.text_weights[c as usize] * v);
             logit += contribution;
-            if contribution > 0.0 {
-                terms.push((contribution, c));
+            let term = (contribution, c);
+            let kept = n_top < TERMS_PER_VERDICT || order(&term, &top[n_top - 1]).is_lt();
+            if contribution > 0.0 && kept {
+                n_top = (n_top + 1).min(TERMS_PER_VERDICT);
+                let mut k = n_top - 1;
+                while k > 0 && order(&term, &top[k - 1]).is_lt() {
+                    top[k] = top[k - 1];
+                    k -= 1;
+                }
+                top[k] = term;
             }
         }
         for c in self.meta.columns(&ad.meta) {
@@ -413,16 +426,9 @@ impl Screener {
                 .filter_map(|h| self.columns[h.indicator].as_ref()),
             minor,
         );
-        // The largest few, in order: select them first rather than sorting every term.
-        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if terms.len() > TERMS_PER_VERDICT {
-            terms.select_nth_unstable_by(TERMS_PER_VERDICT - 1, order);
-            terms.truncate(TERMS_PER_VERDICT);
-        }
-        terms.sort_by(order);
-        let terms = terms
-            .into_iter()
-            .map(|(contribution, c)| Term {
+        let terms = top[..n_top]
+            .iter()
+            .map(|&(contribution, c)| Term {
                 term: self.ngram_text(c),
                 contribution,
             })
@@ -487,6 +493,41 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terms_are_the_largest_positive_contributions_in_order() {
+        let screener = Screener::builtin().unwrap();
+        let (mut cols, mut vector) = (VectorScratch::default(), Vec::new());
+        let texts = crate::test_data::shared_and_sample_texts();
+        // Plus a text whose terms tie: one n-gram a hundred times over.
+        let tied = "data entry ".repeat(100);
+        for (i, text) in texts.iter().chain([&tied]).enumerate() {
+            let verdict = screener.screen(&Ad::new(i.to_string(), text.as_str()));
+            // Every positive contribution, sorted: the order the verdict must keep.
+            let mut tokens = Vec::new();
+            let norm = crate::normalize::normalize(bounded(text, screener.max_ad_bytes).0);
+            screener.tokens.encode_into(norm.text(), &mut tokens);
+            vector.clear();
+            screener.text.vectorize(&tokens, &mut cols, &mut vector);
+            let mut all: Vec<(f64, u32)> = vector
+                .iter()
+                .map(|&(c, v)| (f64::from(screener.text_weights[c as usize] * v), c))
+                .filter(|&(contribution, _)| contribution > 0.0)
+                .collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let want: Vec<(String, f64)> = all
+                .iter()
+                .take(TERMS_PER_VERDICT)
+                .map(|&(contribution, c)| (screener.ngram_text(c), contribution))
+                .collect();
+            let got: Vec<(String, f64)> = verdict
+                .terms
+                .into_iter()
+                .map(|t| (t.term, t.contribution))
+                .collect();
+            assert_eq!(got, want, "{text}");
+        }
+    }
 
     #[test]
     fn screener_is_send_and_sync() {
