@@ -26,8 +26,13 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// Chunks being screened at once (memory stays bounded by a few chunks).
 const IN_FLIGHT: u64 = 3;
 
-/// One record's output, its outcome and its raw length.
-type Screened = (Vec<u8>, Outcome, u64);
+/// The output of one batch of records: their output records one after another, and each
+/// record's outcome and raw length. One buffer a batch, not one a record: a record's buffer
+/// grew through a chain of reallocations to hold its 1-2 KB verdict.
+struct Screened {
+    bytes: Vec<u8>,
+    records: Vec<(Outcome, u64)>,
+}
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -92,6 +97,7 @@ struct Chunk {
     records: Vec<(RawRecord, u64)>,
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
     Screened { flagged: bool, truncated: bool },
     Failed,
@@ -227,7 +233,6 @@ pub fn scan(
                                         scratch,
                                     )
                                 })
-                                .flatten_iter()
                                 .collect()
                         }));
                         // Cannot fail: the receiver outlives the scope.
@@ -246,8 +251,10 @@ pub fn scan(
                 finished.insert(seq, outputs);
                 while let Some(outputs) = finished.remove(&written) {
                     buf.clear();
-                    for (bytes, outcome, raw_len) in outputs {
-                        buf.extend_from_slice(&bytes);
+                    for batch in &outputs {
+                        buf.extend_from_slice(&batch.bytes);
+                    }
+                    for &(outcome, raw_len) in outputs.iter().flat_map(|b| &b.records) {
                         summary.read += 1;
                         summary.bytes += raw_len;
                         match outcome {
@@ -331,7 +338,7 @@ fn screen_records(
     header: Option<&csv::StringRecord>,
     batch: &[(RawRecord, u64)],
     scratch: &mut Scratch,
-) -> Vec<Screened> {
+) -> Screened {
     let parsed: Vec<_> = batch
         .iter()
         .map(|(rec, position)| opts.spec.parse(&rec.body, header, *position))
@@ -341,11 +348,11 @@ fn screen_records(
         .filter_map(|(_, p)| p.as_ref().ok().map(|p| &p.ad))
         .collect();
     let mut verdicts = screener.screen_many(&ads, scratch).into_iter();
-    batch
+    let mut out = Vec::new();
+    let records = batch
         .iter()
         .zip(&parsed)
         .map(|((rec, _), (id, p))| {
-            let mut out = Vec::new();
             let verdict = if p.is_ok() { verdicts.next() } else { None };
             let outcome = match (p, verdict) {
                 (Ok(_), Some(v)) => {
@@ -373,7 +380,11 @@ fn screen_records(
                     Outcome::Failed
                 }
             };
-            (out, outcome, raw_len(rec) as u64)
+            (outcome, raw_len(rec) as u64)
         })
-        .collect()
+        .collect();
+    Screened {
+        bytes: out,
+        records,
+    }
 }
