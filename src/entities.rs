@@ -120,6 +120,20 @@ pub(crate) const AGE: &str = r"(?x)\b(?:(?P<a1>\d{1,2})\s?(?:yo|y/o|y\.o\.?|yrs?
                   |(?:age|aged)\s?:?\s?(?P<a2>\d{1,2})\b
                   |(?:i'?m|i\sam|just\sturned|turned)\s(?P<a3>\d{1,2})\b)";
 
+/// A money amount, over the text view: a currency before or after an amount, then an optional
+/// range, currency, net/gross and period. A currency added here must be added to
+/// `CURRENCY_BEFORE` or `CURRENCY_AFTER` too (a test reads both groups' literals from this
+/// pattern), or `money_search_start` would skip ads that state it.
+const MONEY: &str = r"(?x)
+            (?:(?P<c1>\$|us\$|usd|€|eur|£|gbp|aed|sgd|cad|aud|rm|myr|₹|inr|rs\.?|qar|sar)\s?
+               (?P<n1>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k1>k\b)?
+             |(?P<n2>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k2>k\b)?\s?
+               (?P<c2>\$|€|£|usd|dollars?|euros?|eur|gbp|pounds?|dirhams?|aed|sgd|cad|aud|ringgit|myr|rm|rupees?|inr|riyals?|qar|sar))
+            (?:\s?(?:-|to)\s?(?:\$|€|£)?\s?\d[\d,.]*k?)?
+            (?:\s?(?:usd|eur|gbp|aed))?
+            (?:\s?(?:net|gross|netto|brutto|nett|after\stax|before\stax))?
+            (?:\s?(?:/|per|a|an|each|every)?\s?(?P<p>hours?|hrs?|hourly|days?|daily|nights?|weeks?|wk|weekly|months?|mo|monthly|years?|yr|yearly|annum|annually|p\.?a\.?)\b)?";
+
 fn build(pattern: &str) -> Regex {
     // The patterns are constants of this module, covered by its tests.
     RegexBuilder::new(pattern)
@@ -144,19 +158,7 @@ impl EntityExtractor {
             url: build(URL),
             handle: build(r"(?:^|[^a-z0-9_.@])@([a-z0-9_][a-z0-9_.]{1,31})"),
             platform_handle: build(PLATFORM_HANDLE),
-            // A currency added here must be added to `CURRENCY_BEFORE` or `CURRENCY_AFTER` too,
-            // or `money_search_start` will skip ads that state it.
-            money: build(
-                r"(?x)
-                (?:(?P<c1>\$|us\$|usd|€|eur|£|gbp|aed|sgd|cad|aud|rm|myr|₹|inr|rs\.?|qar|sar)\s?
-                   (?P<n1>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k1>k\b)?
-                 |(?P<n2>\d{1,3}(?:[,.\x20]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?P<k2>k\b)?\s?
-                   (?P<c2>\$|€|£|usd|dollars?|euros?|eur|gbp|pounds?|dirhams?|aed|sgd|cad|aud|ringgit|myr|rm|rupees?|inr|riyals?|qar|sar))
-                (?:\s?(?:-|to)\s?(?:\$|€|£)?\s?\d[\d,.]*k?)?
-                (?:\s?(?:usd|eur|gbp|aed))?
-                (?:\s?(?:net|gross|netto|brutto|nett|after\stax|before\stax))?
-                (?:\s?(?:/|per|a|an|each|every)?\s?(?P<p>hours?|hrs?|hourly|days?|daily|nights?|weeks?|wk|weekly|months?|mo|monthly|years?|yr|yearly|annum|annually|p\.?a\.?)\b)?",
-            ),
+            money: build(MONEY),
             age: build(AGE),
         }
     }
@@ -734,6 +736,49 @@ mod tests {
             out.push(c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect());
         }
         out
+    }
+
+    #[test]
+    fn the_currency_lists_cover_every_currency_of_the_pattern() {
+        use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(MONEY)
+            .unwrap();
+        fn group<'h>(h: &'h Hir, name: &str) -> Option<&'h Hir> {
+            match h.kind() {
+                HirKind::Capture(c) if c.name.as_deref() == Some(name) => Some(&c.sub),
+                HirKind::Capture(c) => group(&c.sub, name),
+                HirKind::Concat(hs) | HirKind::Alternation(hs) => {
+                    hs.iter().find_map(|h| group(h, name))
+                }
+                HirKind::Repetition(r) => group(&r.sub, name),
+                _ => None,
+            }
+        }
+        for (name, listed, covers) in [
+            (
+                "c1",
+                CURRENCY_BEFORE,
+                <[u8]>::ends_with as fn(&[u8], &[u8]) -> bool,
+            ),
+            ("c2", CURRENCY_AFTER, <[u8]>::starts_with),
+        ] {
+            let sub = group(&hir, name).unwrap();
+            let seq = Extractor::new().extract(sub);
+            let literals = seq.literals().expect("a finite set of currencies");
+            assert!(literals.len() > 15, "{name}: {literals:?}");
+            for l in literals {
+                assert!(l.is_exact(), "{name}: {l:?}");
+                assert!(
+                    listed.iter().any(|c| covers(l.as_bytes(), c.as_bytes())),
+                    "{name}: {:?} is in the pattern but not in its list",
+                    String::from_utf8_lossy(l.as_bytes())
+                );
+            }
+        }
     }
 
     #[test]
