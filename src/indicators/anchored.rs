@@ -95,6 +95,11 @@ struct Verify {
     exact_anchor: bool,
     /// Its own regex, when its answer must be exact (else an undecided nominee is reported).
     regex: Option<SpanRegex>,
+    /// Whether no match can start before the 64-byte block where the pattern was found: it is
+    /// anchored on itself, so each of its matches starts where one of its literals does, and
+    /// every such place of an earlier block was tried; and it cannot match the empty string, so
+    /// a search from a later start finds what a search from 0 finds after it.
+    starts_in_found_block: bool,
 }
 
 /// Per-thread state of [`AnchoredPatterns::matches`].
@@ -460,10 +465,12 @@ impl AnchoredPatterns {
             };
             let local = anchored_index.len() as u32;
             anchored_index.push(i);
+            let nonempty = hir.properties().minimum_len().is_some_and(|n| n > 0);
             anchored_hirs.push(hir);
             verify.push(Verify {
                 exact_anchor,
                 regex: exact(i).then(|| SpanRegex::new(indicator[i], source)),
+                starts_in_found_block: exact_anchor && nonempty,
             });
             for (literal, place) in literals {
                 placed[place as usize].push((literal, local));
@@ -635,7 +642,17 @@ impl AnchoredPatterns {
     }
 
     /// Indices of the patterns that match `text`, in increasing order.
+    #[cfg(test)]
     pub(crate) fn matches(&self, text: &[u8]) -> Vec<usize> {
+        self.matches_from(text)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// [`AnchoredPatterns::matches`], each index with a place no match of the pattern starts
+    /// before (0 when that is not known), where its evidence search can start.
+    pub(crate) fn matches_from(&self, text: &[u8]) -> Vec<(usize, usize)> {
         let mut guard = self.scratch.get();
         let scratch = &mut *guard;
         scratch.state.fill(Open);
@@ -665,15 +682,21 @@ impl AnchoredPatterns {
                 before = word >> (block.len() - 1) & 1;
             }
         }
-        let mut out: Vec<usize> = scratch
-            .state
-            .iter()
-            .zip(&self.anchored_index)
-            .filter(|(&s, _)| s == Found)
-            .map(|(_, &i)| i)
+        // A found pattern is tried no more: `tried_at` holds the place it was found, plus one.
+        let mut out: Vec<(usize, usize)> = (0..self.anchored_index.len())
+            .filter(|&p| scratch.state[p] == Found)
+            .map(|p| {
+                let found_at = scratch.tried_at[p].saturating_sub(1);
+                let from = if self.verify[p].starts_in_found_block {
+                    found_at / 64 * 64
+                } else {
+                    0
+                };
+                (self.anchored_index[p], from)
+            })
             .collect();
         if let Some((sets, index)) = &self.rest {
-            out.extend(sets.matches(text).into_iter().map(|k| index[k]));
+            out.extend(sets.matches(text).into_iter().map(|k| (index[k], 0)));
             out.sort_unstable();
         }
         out
@@ -696,23 +719,38 @@ mod tests {
         /// No answer need be exact.
         loose: AnchoredPatterns,
         sets: PatternSets,
+        /// Each pattern on its own.
+        regexes: Vec<regex::bytes::Regex>,
     }
 
     impl Both {
         fn new(sources: &[&str]) -> Both {
             let groups: Vec<usize> = (0..sources.len()).collect();
+            let regex = |s: &&str| regex::bytes::RegexBuilder::new(s).unicode(false).build();
             Both {
                 anchored: AnchoredPatterns::new(sources, &groups, &|_| true).unwrap(),
                 loose: AnchoredPatterns::new(sources, &groups, &|_| false).unwrap(),
                 sets: PatternSets::new(sources, &groups).unwrap(),
+                regexes: sources.iter().map(regex).collect::<Result<_, _>>().unwrap(),
             }
         }
 
-        /// Checks the exact answers against the sets', and that the loose answers name
-        /// every pattern that matches; returns how many more they name.
+        /// Checks the exact answers against the sets', that the loose answers name every
+        /// pattern that matches, and that no match starts before the place either gives for
+        /// its search; returns how many more patterns the loose answers name.
         fn check(&self, text: &[u8]) -> std::result::Result<usize, String> {
             let (got, want) = (self.anchored.matches(text), self.sets.matches(text));
             let loose = self.loose.matches(text);
+            let from = [&self.anchored, &self.loose].map(|a| a.matches_from(text));
+            for &(p, from) in from.iter().flatten() {
+                let start = self.regexes[p].find(text).map(|m| m.start());
+                if start.is_some_and(|s| s < from) {
+                    return Err(format!(
+                        "{:?}: pattern {p} matches at {start:?}, before {from}",
+                        String::from_utf8_lossy(text)
+                    ));
+                }
+            }
             if got == want && want.iter().all(|p| loose.contains(p)) {
                 Ok(loose.len() - want.len())
             } else {

@@ -160,8 +160,9 @@ const FOLDED_GATES: [&str; 3] = [ORG_FOLDED, entities::URL, entities::PLATFORM_H
 /// increasing order) and which gated searches can find anything.
 #[derive(Debug, Clone)]
 pub(crate) struct Matched {
-    /// Catalogue patterns matching the text view, then the folded view.
-    patterns: [Vec<usize>; 2],
+    /// Catalogue patterns matching the text view, then the folded view, each with a place no
+    /// match of it starts before.
+    patterns: [Vec<(usize, usize)>; 2],
     pub(crate) entities: EntityGates,
     job_context: bool,
     time_range: bool,
@@ -557,17 +558,20 @@ impl IndicatorEngine {
     /// ad before the rest (its automata then stay in the CPU cache), and before the entities,
     /// whose gated searches it answers.
     pub(crate) fn matching_patterns(&self, norm: &Normalized) -> Matched {
-        let mut text = self.text_anchors.matches(norm.text().as_bytes());
-        let mut folded = self.folded_anchors.matches(norm.folded().as_bytes());
+        let mut text = self.text_anchors.matches_from(norm.text().as_bytes());
+        let mut folded = self.folded_anchors.matches_from(norm.folded().as_bytes());
         // The gates' indices follow the catalogue's patterns; `matches` is in increasing order.
-        let gates = |found: &mut Vec<usize>, catalogue_len: usize| {
+        let gates = |found: &mut Vec<(usize, usize)>, catalogue_len: usize| {
             let mut on = [false; 3];
-            for p in found.iter().filter_map(|&p| p.checked_sub(catalogue_len)) {
+            for p in found
+                .iter()
+                .filter_map(|&(p, _)| p.checked_sub(catalogue_len))
+            {
                 if let Some(g) = on.get_mut(p) {
                     *g = true;
                 }
             }
-            found.retain(|&p| p < catalogue_len);
+            found.retain(|&(p, _)| p < catalogue_len);
             on
         };
         let [job_context, time_range, age] = gates(&mut text, self.patterns.len());
@@ -603,21 +607,42 @@ impl IndicatorEngine {
             if patterns.is_empty() {
                 continue;
             }
-            for pattern in matched.iter().filter_map(|&p| patterns.get(p)) {
+            for (pattern, from) in matched
+                .iter()
+                .filter_map(|&(p, from)| Some((patterns.get(p)?, from)))
+            {
                 let Some(re) = pattern.get() else { continue };
                 let ind = &pattern.indicator;
-                for m in re.find_iter(text) {
+                // Each match as evidence; false when the indicator has enough.
+                let mut take = |m: regex::bytes::Match| {
                     if evidence[*ind].len() >= MAX_EVIDENCE {
-                        break;
+                        return false;
                     }
-                    if self.excluded(*ind, text, m.range()) {
-                        continue;
+                    if !self.excluded(*ind, text, m.range()) {
+                        evidence[*ind].push(if folded {
+                            norm.folded_to_original(m.range())
+                        } else {
+                            norm.text_to_original(m.range())
+                        });
                     }
-                    evidence[*ind].push(if folded {
-                        norm.folded_to_original(m.range())
-                    } else {
-                        norm.text_to_original(m.range())
-                    });
+                    true
+                };
+                if from == 0 {
+                    for m in re.find_iter(text) {
+                        if !take(m) {
+                            break;
+                        }
+                    }
+                } else {
+                    // No match starts before `from`, and none is empty (`matches_from` says
+                    // so only then): these are the matches `find_iter` finds.
+                    let mut at = from;
+                    while let Some(m) = re.find_at(text, at) {
+                        at = m.end().max(m.start() + 1);
+                        if !take(m) {
+                            break;
+                        }
+                    }
                 }
             }
         }
