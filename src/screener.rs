@@ -380,8 +380,10 @@ impl Screener {
             let contribution = f64::from(self.text_weights[c as usize] * v);
             logit += contribution;
             let term = (contribution, c);
-            let kept = n_top < TERMS_PER_VERDICT || order(&term, &top[n_top - 1]).is_lt();
-            if contribution > 0.0 && kept {
+            // Positive, and among the largest so far (compared only then).
+            if contribution > 0.0
+                && (n_top < TERMS_PER_VERDICT || order(&term, &top[n_top - 1]).is_lt())
+            {
                 n_top = (n_top + 1).min(TERMS_PER_VERDICT);
                 let mut k = n_top - 1;
                 while k > 0 && order(&term, &top[k - 1]).is_lt() {
