@@ -25,6 +25,13 @@
 //!   matches only nominate it.
 //! - A try reads at most [`MAX_TRY`] bytes, so the step stays linear in the ad.
 //!
+//! A pattern led by a common word but ending in a rare one (`\bwork (?:\w+ ){0,2}abroad\b`) is
+//! also given *required literals* ([`required_literals`], since session 10): its suffix
+//! literals cut to start a word (`abroad`) go into the word-start trie too, and its nominations
+//! wait until the pass is over; only those of patterns one of whose required literals turned up
+//! are tried. Every match holds one at a word start, so a pattern none of whose required
+//! literals is in the text matches nowhere.
+//!
 //! A nominee the anchored try cannot decide (a loose anchor matched, or the try reached its
 //! limit) is named as matching when its caller searches it again anyway (a catalogue pattern's
 //! own regex finds its spans, or none), and is decided by its own regex over the whole text
@@ -110,6 +117,11 @@ struct Scratch {
     /// Per pattern: the last place (plus one) it was tried, so that two literals of one
     /// pattern at one place try it once.
     tried_at: Vec<usize>,
+    /// Per pattern with required literals: whether one of them was seen in the text.
+    seen: Vec<bool>,
+    /// Nominations of patterns with required literals (pattern, place), in text order: tried
+    /// after the pass over the text, when one of its required literals was seen.
+    deferred: Vec<(u32, usize)>,
 }
 
 /// A view's patterns: the anchored ones and the rest in pattern sets. Clones share the
@@ -128,6 +140,12 @@ pub(crate) struct AnchoredPatterns {
     literal_nominees: Vec<(u32, u32)>,
     /// Anchored pattern indices (the DFA's pattern ids).
     nominees: Vec<u32>,
+    /// Literal id → the range of `required_by` that requires it.
+    literal_required_by: Vec<(u32, u32)>,
+    /// Anchored pattern indices, by their required literals ([`required_literals`]).
+    required_by: Vec<u32>,
+    /// Per anchored pattern: whether it has required literals.
+    requires: Vec<bool>,
     dfa: DFA,
     scratch: Arc<CachePool>,
     /// Anchored pattern → the caller's pattern index.
@@ -248,6 +266,37 @@ fn anchor_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
             .map(|l| l.as_bytes()[..l.len().min(MAX_LITERAL)].to_vec())
             .collect(),
     )
+}
+
+/// A pattern's *required literals*: one of them is in every match of `hir`, at a word start of
+/// the text. A pattern led by a common word (`\bwork (?:\w+ ){0,2}abroad\b`) is nominated
+/// often, and each try walks on through the words after it; its required literal (`abroad`) is
+/// rare, so it is tried only in the ads that hold it.
+///
+/// They are the pattern's suffix literals (each match ends with one of them), each cut at its
+/// first word start past its first byte (`money fast` from `make money fast`): the byte before
+/// that place is in the match and is not a word byte, so the required literal starts a word of
+/// the text and the pass over word starts finds it. `None` when some suffix literal has no such
+/// place, or leaves fewer than [`MIN_LITERAL`] bytes (a literal as common as `is` saves
+/// nothing).
+fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Suffix);
+    let seq = extractor.extract(hir);
+    let literals = seq.literals()?;
+    let mut out = Vec::new();
+    for l in literals {
+        let l = l.as_bytes();
+        let j = (1..l.len()).find(|&j| !is_word_byte(l[j - 1]) && is_word_byte(l[j]))?;
+        let required = &l[j..];
+        if required.len() < MIN_LITERAL {
+            return None;
+        }
+        out.push(required[..required.len().min(MAX_LITERAL)].to_vec());
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
 }
 
 /// Where a scan follows a literal from (in the order of [`AnchoredPatterns`]' tries).
@@ -447,7 +496,8 @@ impl AnchoredPatterns {
         let bad = |e: &dyn std::fmt::Display| Error::Catalogue(format!("pattern set: {e}"));
         let mut parser = regex_syntax::ParserBuilder::new();
         parser.unicode(false).utf8(false);
-        let mut placed: [Vec<(Vec<u8>, u32)>; 3] = Default::default();
+        let mut placed: [Vec<(Vec<u8>, bool, u32)>; 3] = Default::default();
+        let mut requires = Vec::new();
         let mut anchored_index = Vec::new();
         let mut anchored_hirs = Vec::new();
         let mut verify = Vec::new();
@@ -466,36 +516,50 @@ impl AnchoredPatterns {
             let local = anchored_index.len() as u32;
             anchored_index.push(i);
             let nonempty = hir.properties().minimum_len().is_some_and(|n| n > 0);
+            let required = exact_anchor.then(|| required_literals(&hir)).flatten();
             anchored_hirs.push(hir);
             verify.push(Verify {
                 exact_anchor,
                 regex: exact(i).then(|| SpanRegex::new(indicator[i], source)),
                 starts_in_found_block: exact_anchor && nonempty,
             });
+            requires.push(required.is_some());
+            for literal in required.into_iter().flatten() {
+                placed[Place::WordStart as usize].push((literal, true, local));
+            }
             for (literal, place) in literals {
-                placed[place as usize].push((literal, local));
+                placed[place as usize].push((literal, false, local));
             }
         }
         // One id per distinct literal (the same literal may start several patterns).
         let mut literal_nominees = Vec::new();
         let mut nominees = Vec::new();
+        let mut literal_required_by = Vec::new();
+        let mut required_by = Vec::new();
         let pairs = placed
             .each_ref()
-            .map(|literals| Pairs::new(literals.iter().map(|(l, _)| l.as_slice())));
-        let trie = |mut pairs: Vec<(Vec<u8>, u32)>| {
+            .map(|literals| Pairs::new(literals.iter().map(|(l, _, _)| l.as_slice())));
+        let trie = |mut pairs: Vec<(Vec<u8>, bool, u32)>| {
             pairs.sort();
             pairs.dedup();
             let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
-            for (literal, pattern) in pairs {
+            for (literal, is_required, pattern) in pairs {
                 if entries.last().is_none_or(|(l, _)| *l != literal) {
                     let id = literal_nominees.len() as u32;
                     let at = nominees.len() as u32;
                     literal_nominees.push((at, at));
+                    let at = required_by.len() as u32;
+                    literal_required_by.push((at, at));
                     entries.push((literal, id));
                 }
-                nominees.push(pattern);
-                if let Some(last) = literal_nominees.last_mut() {
-                    last.1 += 1;
+                let (list, range) = if is_required {
+                    (&mut required_by, literal_required_by.last_mut())
+                } else {
+                    (&mut nominees, literal_nominees.last_mut())
+                };
+                list.push(pattern);
+                if let Some(range) = range {
+                    range.1 += 1;
                 }
             }
             Trie::new(entries.iter().map(|(l, id)| (l.as_slice(), *id)))
@@ -528,6 +592,8 @@ impl AnchoredPatterns {
             cache: for_pool.create_cache(),
             state: vec![Open; patterns],
             tried_at: vec![0; patterns],
+            seen: vec![false; patterns],
+            deferred: Vec::new(),
         }));
         let rest = if rest.is_empty() {
             None
@@ -544,6 +610,9 @@ impl AnchoredPatterns {
             pairs,
             literal_nominees,
             nominees,
+            literal_required_by,
+            required_by,
+            requires,
             dfa,
             scratch: Arc::new(scratch),
             anchored_index,
@@ -576,12 +645,24 @@ impl AnchoredPatterns {
         }
     }
 
-    /// Tries each pattern that `literal`, found at `at`, nominates.
+    /// Marks `literal`, found at `at`, seen for the patterns that require it; tries each
+    /// pattern it nominates, or defers the try when the pattern has required literals (one may
+    /// turn up later in the text).
     #[inline(never)]
     fn nominate(&self, literal: u32, text: &[u8], at: usize, scratch: &mut Scratch) {
+        let (from, to) = self.literal_required_by[literal as usize];
+        for &p in &self.required_by[from as usize..to as usize] {
+            scratch.seen[p as usize] = true;
+        }
         let (from, to) = self.literal_nominees[literal as usize];
         for &p in &self.nominees[from as usize..to as usize] {
-            self.try_pattern(p as usize, text, at, scratch);
+            let p = p as usize;
+            if !self.requires[p] {
+                self.try_pattern(p, text, at, scratch);
+            } else if scratch.tried_at[p] != at + 1 {
+                scratch.tried_at[p] = at + 1;
+                scratch.deferred.push((p as u32, at));
+            }
         }
     }
 
@@ -657,6 +738,8 @@ impl AnchoredPatterns {
         let scratch = &mut *guard;
         scratch.state.fill(Open);
         scratch.tried_at.fill(0);
+        scratch.seen.fill(false);
+        scratch.deferred.clear();
         if !self.anchored_index.is_empty() {
             // Word starts and ends, and the bytes `anywhere` literals start with, 64 bytes at
             // a time as bit masks: a branch per byte would be mispredicted at most word
@@ -682,6 +765,19 @@ impl AnchoredPatterns {
                 before = word >> (block.len() - 1) & 1;
             }
         }
+        // Patterns one of whose required literals was seen, tried at their nominations in text
+        // order, so that
+        // `tried_at` ends at the first place each is found, as for the others.
+        let deferred = std::mem::take(&mut scratch.deferred);
+        for &(p, at) in &deferred {
+            let p = p as usize;
+            // A found pattern keeps the place it was found in `tried_at`.
+            if scratch.seen[p] && scratch.state[p] == Open {
+                scratch.tried_at[p] = 0;
+                self.try_pattern(p, text, at, scratch);
+            }
+        }
+        scratch.deferred = deferred;
         // A found pattern is tried no more: `tried_at` holds the place it was found, plus one.
         let mut out: Vec<(usize, usize)> = (0..self.anchored_index.len())
             .filter(|&p| scratch.state[p] == Found)
@@ -778,6 +874,90 @@ mod tests {
             (text.anchored.loosened(), folded.anchored.loosened()),
             (4, 2)
         );
+        // Most of the text view's patterns have required literals, and none of the folded's.
+        let requiring = |a: &AnchoredPatterns| a.requires.iter().filter(|&&r| r).count();
+        assert_eq!(
+            (requiring(&text.anchored), requiring(&folded.anchored)),
+            (152, 0)
+        );
+    }
+
+    #[test]
+    fn required_literals_are_suffix_literals_cut_to_start_a_word() {
+        let required = |source: &str| {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(source)
+                .unwrap();
+            required_literals(&hir).map(|g| {
+                g.iter()
+                    .map(|l| String::from_utf8(l.clone()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let literals = |g: &[&str]| Some(g.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            required(r"\b(?:work|job) (?:\w+ ){0,2}(?:abroad|overseas)\b"),
+            literals(&["abroad", "overseas"])
+        );
+        // Cut to MAX_LITERAL bytes, and to the first word start past the match's start.
+        assert_eq!(
+            required(r"\bmake money (?:fast|quickly)\b"),
+            literals(&["money fa", "money qu"])
+        );
+        // One word: no place past its first byte starts a word (and the anchor is as rare).
+        assert_eq!(required(r"\burgent(?:ly)?\b"), None);
+        // Too short to be rare.
+        assert_eq!(required(r"\bjobs? (?:\w+ )?(?:uk|usa)\b"), None);
+        // After a non-word byte of the pattern, a word starts even mid-token.
+        assert_eq!(required(r"\bemail [a-z]+\.com"), literals(&["com"]));
+        // But `[a-z]+com` may start its suffix literal inside a word: no place to cut.
+        assert_eq!(required(r"\bemail [a-z]+com"), None);
+    }
+
+    #[test]
+    fn every_match_holds_a_required_literal_at_a_word_start() {
+        let catalogue = Catalogue::builtin().unwrap();
+        let mut parser = regex_syntax::ParserBuilder::new();
+        parser.unicode(false).utf8(false);
+        let requiring: Vec<(regex::bytes::Regex, Vec<Vec<u8>>)> = view_sources(&catalogue.defs)
+            .iter()
+            .flat_map(|(sources, _)| sources.clone())
+            .filter_map(|source| {
+                let required = required_literals(&parser.build().parse(source).ok()?)?;
+                let regex = regex::bytes::RegexBuilder::new(source)
+                    .unicode(false)
+                    .build()
+                    .ok()?;
+                Some((regex, required))
+            })
+            .collect();
+        // Most of the built-in patterns have required literals.
+        assert!(requiring.len() > 120, "{}", requiring.len());
+        let texts = crate::test_data::shared_and_sample_texts();
+        let mut checked = 0;
+        for text in &texts {
+            let norm = normalize(text);
+            for view in [norm.text().as_bytes(), norm.folded().as_bytes()] {
+                for (regex, required) in &requiring {
+                    for m in regex.find_iter(view) {
+                        let in_match = (m.start() + 1..m.end()).any(|at| {
+                            !is_word_byte(view[at - 1])
+                                && required.iter().any(|l| view[at..].starts_with(l))
+                        });
+                        assert!(
+                            in_match,
+                            "{regex}: no required literal in {:?}",
+                            String::from_utf8_lossy(&view[m.range()])
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 
     #[test]
@@ -837,6 +1017,9 @@ mod tests {
             "le café du coin",
             "no hidden agency fees",
             "no fee",
+            // A pattern with required literals nominated twice, one of them seen before the
+            // second place: it is found at the first, and its evidence search starts there.
+            &format!("no hidden fees{} no fees", " x".repeat(40)),
             "nope",
             "passport",
             "passport kep",
