@@ -255,8 +255,7 @@ fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Pa
         }
     }
     if out.text_map_is_folded {
-        out.text.clear();
-        out.text.extend(joined.iter().map(|u| u.c));
+        write_chars(&joined, &mut out.text);
     } else if !out.text_is_folded {
         emit(&joined, &mut out.text, &mut out.text_map);
     }
@@ -358,15 +357,25 @@ fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     true
 }
 
+/// Writes the units' characters as `s`: one byte per unit when all are ASCII, in a plain
+/// extend the compiler vectorises (a `char` extend encodes each one).
+fn write_chars(units: &[Unit], s: &mut String) {
+    s.clear();
+    if units.iter().all(|u| u.c.is_ascii()) {
+        let mut bytes = std::mem::take(s).into_bytes();
+        bytes.extend(units.iter().map(|u| u.c as u8));
+        *s = String::from_utf8(bytes).unwrap_or_default();
+    } else {
+        s.extend(units.iter().map(|u| u.c));
+    }
+}
+
 /// Writes units as a string and its offset map.
 fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
     s.clear();
     map.clear();
     if units.iter().all(|u| u.c.is_ascii()) {
-        // One byte per unit: plain extends, which the compiler vectorises.
-        let mut bytes = std::mem::take(s).into_bytes();
-        bytes.extend(units.iter().map(|u| u.c as u8));
-        *s = String::from_utf8(bytes).unwrap_or_default();
+        write_chars(units, s);
         map.start.extend(units.iter().map(|u| u.start));
         map.end.extend(units.iter().map(|u| u.end));
         return;

@@ -121,14 +121,28 @@ fn org_name_for_shadow() -> Result<[String; 2]> {
 /// `\w`, the table the `regex` crate uses) as 0x83 and anything else as 0x84.
 fn org_shadow(original: &str, out: &mut Vec<u8>) {
     out.clear();
-    out.extend(original.chars().map(|c| match c {
-        c if c.is_ascii() => c as u8,
-        '–' => 0x80,
-        '—' => 0x81,
-        'é' => 0x82,
-        c if regex_syntax::try_is_word_character(c).unwrap_or_else(|_| c.is_alphanumeric()) => 0x83,
-        _ => 0x84,
-    }));
+    // ASCII runs are copied as they are, in bulk; the characters between them are mapped.
+    let mut rest = original;
+    while !rest.is_empty() {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest.as_bytes()[..ascii]);
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        out.push(match c {
+            '–' => 0x80,
+            '—' => 0x81,
+            'é' => 0x82,
+            c if regex_syntax::try_is_word_character(c).unwrap_or_else(|_| c.is_alphanumeric()) => {
+                0x83
+            }
+            _ => 0x84,
+        });
+        rest = chars.as_str();
+    }
 }
 
 /// A time range (`6am to 9pm`), over the text view: the long-day detector's search, gated by the
