@@ -390,16 +390,15 @@ fn write_chars(units: &[Unit], s: &mut String) {
 
 /// Writes units as a string and its offset map.
 fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
-    s.clear();
+    write_chars(units, s);
     map.clear();
-    if units.iter().all(|u| u.c.is_ascii()) {
-        write_chars(units, s);
+    // One byte per unit: every character is ASCII, and the map is two plain extends.
+    if s.len() == units.len() {
         map.start.extend(units.iter().map(|u| u.start));
         map.end.extend(units.iter().map(|u| u.end));
         return;
     }
     for u in units {
-        s.push(u.c);
         map.push(u.c.len_utf8(), (u.start, u.end));
     }
 }

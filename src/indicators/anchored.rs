@@ -766,8 +766,7 @@ impl AnchoredPatterns {
             }
         }
         // Patterns one of whose required literals was seen, tried at their nominations in text
-        // order, so that
-        // `tried_at` ends at the first place each is found, as for the others.
+        // order, so that `tried_at` ends at the first place each is found, as for the others.
         let deferred = std::mem::take(&mut scratch.deferred);
         for &(p, at) in &deferred {
             let p = p as usize;
