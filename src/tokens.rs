@@ -20,7 +20,7 @@ use tokenizers::{
     TokenizerImpl,
 };
 
-use crate::bytemask::{masks, set_bits};
+use crate::bytemask::{set_bits, ByteClasses};
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -285,7 +285,7 @@ fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
         let end = (i + 64).min(bytes.len());
         let block = &bytes[i..end];
         if block.is_ascii() {
-            let [word, space] = masks(block, &ASCII_CLASS);
+            let [word, space] = ASCII_CLASS.masks(block);
             let in_block = u64::MAX >> (64 - block.len());
             let other = !word & !space & in_block;
             // The class of the byte before the block is `current`.
@@ -335,9 +335,9 @@ fn pre_tokenize(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
-/// ASCII word bytes (bit 0) and white space (bit 1), as [`char_class`] sees them, as a
-/// [`masks`] table.
-static ASCII_CLASS: [u8; 256] = {
+/// ASCII word bytes (bit 0) and white space (bit 1), as [`char_class`] sees them, as
+/// [`ByteClasses`].
+static ASCII_CLASS: ByteClasses<2> = ByteClasses::new({
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 128 {
@@ -350,7 +350,7 @@ static ASCII_CLASS: [u8; 256] = {
         b += 1;
     }
     t
-};
+});
 
 #[cfg(test)]
 mod tests {
@@ -358,13 +358,14 @@ mod tests {
 
     #[test]
     fn ascii_classes_are_char_classes() {
+        assert!(ASCII_CLASS.by_nibbles());
         for b in 0..128u8 {
             let want = match char_class(char::from(b)) {
                 CharClass::Word => 1,
                 CharClass::Space => 2,
                 CharClass::Other => 0,
             };
-            assert_eq!(ASCII_CLASS[usize::from(b)], want, "{b:#x}");
+            assert_eq!(ASCII_CLASS.of(b), want, "{b:#x}");
         }
     }
 
