@@ -184,7 +184,13 @@ mod avx2 {
         // A short block (an ad's last) is read from a copy padded with zeros; the bits of the
         // padding are cleared at the end.
         let mut padded = [0u8; 64];
-        padded[..block.len()].copy_from_slice(block);
+        let bytes: &[u8; 64] = match block.try_into() {
+            Ok(full) => full,
+            Err(_) => {
+                padded[..block.len()].copy_from_slice(block);
+                &padded
+            }
+        };
         let load = |bytes: &[u8; 32]| {
             // SAFETY: 32 readable bytes; `loadu` has no alignment requirement.
             unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
@@ -192,7 +198,7 @@ mod avx2 {
         let low_nibbles = _mm256_set1_epi8(0x0f);
         let (lo0, hi0) = (load(&n.lo[0]), load(&n.hi[0]));
         let (lo1, hi1) = (load(&n.lo[1]), load(&n.hi[1]));
-        for (half, bytes) in padded.chunks_exact(32).enumerate() {
+        for (half, bytes) in bytes.chunks_exact(32).enumerate() {
             let Ok(bytes) = <&[u8; 32]>::try_from(bytes) else {
                 continue;
             };
