@@ -32,11 +32,40 @@ pub struct TextFeatures {
     pub idf: Vec<f32>,
 }
 
+/// Bigram → column. Keyed by 32 bits when every token id of a bigram is below 2^16 (the
+/// vocabularies adscreen trains have 8,000): half the memory of 64-bit keys, so that the
+/// table (over 40,000 bigrams in the default model) takes half as much of the cache: a scan
+/// of NEW.jsonl was 1–6% faster in three sets of alternating runs (session 11).
+#[derive(Debug, Clone)]
+enum Bigrams {
+    Narrow(FxHashMap<u32, u32>),
+    Wide(FxHashMap<u64, u32>),
+}
+
+impl Bigrams {
+    fn new(bigrams: impl Iterator<Item = ([u32; 2], u32)> + Clone) -> Self {
+        if bigrams.clone().all(|([a, b], _)| (a | b) >> 16 == 0) {
+            Bigrams::Narrow(bigrams.map(|([a, b], c)| (a << 16 | b, c)).collect())
+        } else {
+            Bigrams::Wide(bigrams.map(|([a, b], c)| (key(a, b), c)).collect())
+        }
+    }
+
+    #[inline]
+    fn get(&self, a: u32, b: u32) -> Option<u32> {
+        match self {
+            // An id of 2^16 or more is in no bigram.
+            Bigrams::Narrow(m) if (a | b) >> 16 == 0 => m.get(&(a << 16 | b)).copied(),
+            Bigrams::Narrow(_) => None,
+            Bigrams::Wide(m) => m.get(&key(a, b)).copied(),
+        }
+    }
+}
+
 /// Maps token sequences to text-feature columns. Built once from [`TextFeatures`].
 #[derive(Debug, Clone)]
 pub struct TextVectorizer {
-    /// Bigram → column.
-    index: FxHashMap<u64, u32>,
+    index: Bigrams,
     /// Unigram column by token id (`NONE` when the token is not a feature): a direct index,
     /// since every token is looked up.
     unigrams: Vec<u32>,
@@ -47,7 +76,6 @@ impl TextVectorizer {
     /// Token ids in `spec` must lie in the vocabulary (`Screener::new` checks): unigram
     /// columns are a vector indexed by token id.
     pub fn new(spec: &TextFeatures) -> Self {
-        let mut index = FxHashMap::default();
         let mut unigrams = Vec::new();
         for (i, &[a, b]) in spec.ngrams.iter().enumerate() {
             if b == NONE {
@@ -56,12 +84,16 @@ impl TextVectorizer {
                     unigrams.resize(a + 1, NONE);
                 }
                 unigrams[a] = i as u32;
-            } else {
-                index.insert(key(a, b), i as u32);
             }
         }
+        let bigrams = spec
+            .ngrams
+            .iter()
+            .zip(0..)
+            .filter(|(&[_, b], _)| b != NONE)
+            .map(|(&g, i)| (g, i));
         TextVectorizer {
-            index,
+            index: Bigrams::new(bigrams),
             unigrams,
             idf: spec.idf.clone(),
         }
@@ -100,7 +132,7 @@ impl TextVectorizer {
                 _ => {}
             }
             if let Some(&b) = tokens.get(i + 1) {
-                if let Some(&c) = self.index.get(&key(a, b)) {
+                if let Some(c) = self.index.get(a, b) {
                     add(c);
                 }
             }
@@ -247,13 +279,20 @@ mod tests {
     /// zeroed. Checked against a plain count of the columns.
     #[test]
     fn reused_scratch_counts_each_ad_afresh() {
+        // Token ids below 2^16 (32-bit bigram keys), then some above (64-bit keys).
+        for offset in [0, 65_500] {
+            counts_each_ad_afresh(offset);
+        }
+    }
+
+    fn counts_each_ad_afresh(offset: u32) {
         let docs: Vec<Vec<u32>> = (0..40u32)
-            .map(|d| (0..30).map(|i| (i * 7 + d * 3) % 90).collect())
+            .map(|d| (0..30).map(|i| (i * 7 + d * 3) % 90 + offset).collect())
             .collect();
         let spec = fit_text_features(&docs, 500);
         let v = TextVectorizer::new(&spec);
         let mut scratch = VectorScratch::default();
-        for tokens in docs.iter().chain([&vec![], &vec![5; 1000]]) {
+        for tokens in docs.iter().chain([&vec![], &vec![5 + offset; 1000]]) {
             let mut expected = std::collections::BTreeMap::new();
             for (i, &a) in tokens.iter().enumerate() {
                 for b in [Some(NONE), tokens.get(i + 1).copied()]
