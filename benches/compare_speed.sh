@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scoring speed of `adscreen scan` against the peer tools, on EMSCAD job ads; prints a Markdown table.
-# Builds nothing: build first (cargo build --release) or point ADSCREEN at a binary.
+# Builds nothing: build first (cargo build --profile dist) or point ADSCREEN at a binary.
 #
 # Run from anywhere (paths below are relative to the repo root):  benches/compare_speed.sh
 # Uses ../shared/datasets/emscad-subset/dev.jsonl and ../shared/bench/peers.py (outside the repo);
@@ -19,7 +19,7 @@
 # labels are the length donors', so only its speed means anything), and `adscreen scan` reads it with 1
 # and 2 threads.
 #
-# Environment: ADSCREEN (default target/release/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50),
+# Environment: ADSCREEN (default target/dist/adscreen), PEERS_PY, PEERS, DATASETS, WORK, BIG_MB (50),
 # NEW_ADS (20000: about as much text as BIG), ROUNDS (3).
 #
 # adscreen's rows are the best of ROUNDS runs (peers.py reports its peers' best of 3), one and two threads
@@ -30,7 +30,7 @@ shopt -s inherit_errexit   # a failing command inside $(...) must stop the scrip
 export LC_ALL=C            # '.' as decimal separator for EPOCHREALTIME and awk
 cd "$(dirname "$0")/.."
 
-ADSCREEN=${ADSCREEN:-target/release/adscreen}
+ADSCREEN=${ADSCREEN:-target/dist/adscreen}
 PEERS_PY=${PEERS_PY:-/tmp/peers/bin/python}
 PEERS=${PEERS:-../shared/bench/peers.py}
 DATASETS=${DATASETS:-../shared/datasets}

@@ -5,15 +5,15 @@
 # process has read (/proc/PID/io rchar) and its resident memory now and at peak (/proc/PID/status VmRSS,
 # VmHWM). Ends with /usr/bin/time's peak RSS and the summary line. Linux only.
 #
-# Run from anywhere: benches/memory_flat.sh   (build first: cargo build --release)
-# Environment: ADSCREEN (default target/release/adscreen), DATASETS, WORK, PARTS (3), ADS_PER_PART (420000),
+# Run from anywhere: benches/memory_flat.sh   (build first: cargo build --profile dist)
+# Environment: ADSCREEN (default target/dist/adscreen), DATASETS, WORK, PARTS (3), ADS_PER_PART (420000),
 # THREADS (2), SAMPLE_S (10). The generated files are kept in $WORK and reused.
 set -euo pipefail
 shopt -s inherit_errexit
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 
-ADSCREEN=${ADSCREEN:-target/release/adscreen}
+ADSCREEN=${ADSCREEN:-target/dist/adscreen}
 DATASETS=${DATASETS:-../shared/datasets}
 WORK=${WORK:-${TMPDIR:-/tmp}/adscreen-compare}/memory
 PARTS=${PARTS:-3}
