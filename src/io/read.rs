@@ -124,7 +124,7 @@ impl<R: BufRead> JsonlReader<R> {
                     break;
                 }
                 saw_any = true;
-                let (chunk, done) = match memchr_newline(avail) {
+                let (chunk, done) = match memchr::memchr(b'\n', avail) {
                     Some(i) => (&avail[..i], Some(i + 1)),
                     None => (avail, None),
                 };
@@ -172,10 +172,6 @@ impl<R: BufRead> JsonlReader<R> {
             }));
         }
     }
-}
-
-fn memchr_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 /// Watches the bytes the CSV parser reads: where lines start (the `csv` crate's own line count
