@@ -294,7 +294,8 @@ mod tests {
         t
     }
 
-    /// Every table the scans use has its nibble tables, and they give what the table gives.
+    /// Random tables, some with nibble tables and some without (both are counted), and a table
+    /// of ASCII ranges like the scans' give the table's own masks for every byte value.
     #[test]
     fn nibble_tables_hold_every_byte_class() {
         let check = |classes: &ByteClasses<3>| {

@@ -506,9 +506,9 @@ const NUMBER_WORDS: &[(&str, u8)] = &[
     ("nine", b'9'),
 ];
 
-/// What the phone scanner's first test needs of a byte, as flags of [`ByteClasses`]: bit 0 a digit,
-/// bit 1 a letter that may start a number word (`zero`, `oh`, `one`, `two`, … `nine`), bit 2 a
-/// digit or an ASCII letter.
+/// What the phone scanner's first test needs of a byte, as [`ByteClasses`]: bit 0 a digit, bit
+/// 1 a letter that may start a number word (`zero`, `oh`, `one`, `two`, … `nine`), bit 2 a digit
+/// or an ASCII letter.
 static START_FLAGS: ByteClasses<3> = ByteClasses::new({
     let mut t = [0u8; 256];
     let mut c = 0;

@@ -33,9 +33,9 @@ pub struct TextFeatures {
 }
 
 /// Bigram → column. Keyed by 32 bits when every token id of a bigram is below 2^16 (the
-/// vocabularies adscreen trains have 8,000): half the memory of 64-bit keys, so that the
-/// table (over 40,000 bigrams in the default model) takes half as much of the cache: a scan
-/// of NEW.jsonl was 1–6% faster in three sets of alternating runs (session 11).
+/// shipped vocabulary has 8,000 tokens): half the memory of 64-bit keys, so that the table
+/// (over 40,000 bigrams in the default model) takes half as much of the cache: a scan of
+/// NEW.jsonl was 1–6% faster in three sets of alternating runs (session 11).
 #[derive(Debug, Clone)]
 enum Bigrams {
     Narrow(FxHashMap<u32, u32>),
