@@ -33,39 +33,96 @@ use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 use crate::bytemask::{set_bits, ByteClasses};
 
 /// For every byte of a normalised string, the original byte range of the character that produced
-/// it.
+/// it, kept as segments: a *run* of bytes copied one for one from consecutive original bytes (most
+/// of an ad: one segment per stretch between collapsed white space, dropped tags and the like),
+/// or the bytes of one character from one original range. A map of one entry per byte cost 8
+/// bytes written per byte of every ad, for the few spans an ad's evidence maps back.
 #[derive(Debug, Default, Clone)]
 pub struct OffsetMap {
-    start: Vec<u32>,
-    end: Vec<u32>,
+    segments: Vec<Segment>,
+    /// Bytes of the normalised string mapped so far.
+    len: u32,
+}
+
+/// Part of an [`OffsetMap`], from normalised byte `at` to the next segment's `at`.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    at: u32,
+    /// A run: normalised byte `at + k` came from original byte `start + k`. Otherwise every
+    /// byte came from `start..end`.
+    run: bool,
+    start: u32,
+    end: u32,
 }
 
 impl OffsetMap {
     fn clear(&mut self) {
-        self.start.clear();
-        self.end.clear();
+        self.segments.clear();
+        self.len = 0;
     }
 
+    /// Maps the next `n_bytes` normalised bytes (one character) to `src`.
+    #[inline]
     fn push(&mut self, n_bytes: usize, src: (u32, u32)) {
-        for _ in 0..n_bytes {
-            self.start.push(src.0);
-            self.end.push(src.1);
+        if n_bytes == 1 && src.1 == src.0.wrapping_add(1) {
+            self.push_run(1, src.0);
+            return;
+        }
+        self.segments.push(Segment {
+            at: self.len,
+            run: false,
+            start: src.0,
+            end: src.1,
+        });
+        self.len += n_bytes as u32;
+    }
+
+    /// Maps the next `n` normalised bytes one for one to the original bytes from `start`.
+    #[inline]
+    fn push_run(&mut self, n: usize, start: u32) {
+        let len = self.len;
+        let continues = self
+            .segments
+            .last()
+            .is_some_and(|s| s.run && s.start.wrapping_add(len - s.at) == start);
+        if !continues {
+            self.segments.push(Segment {
+                at: len,
+                run: true,
+                start,
+                end: start,
+            });
+        }
+        self.len += n as u32;
+    }
+
+    /// The original range of normalised byte `i` (below `len`).
+    fn source(&self, i: usize) -> (usize, usize) {
+        // The first segment starts at 0, so some segment starts at or before `i`.
+        let k = self.segments.partition_point(|s| s.at as usize <= i);
+        let s = self.segments[k.saturating_sub(1)];
+        if s.run {
+            let b = s.start as usize + (i - s.at as usize);
+            (b, b + 1)
+        } else {
+            (s.start as usize, s.end as usize)
         }
     }
 
     /// The original byte range covered by the normalised byte range `r`. `r` must lie within the
     /// normalised string; an empty range maps to an empty range at its position.
     pub fn original(&self, r: Range<usize>) -> Range<usize> {
-        if self.start.is_empty() {
+        let len = self.len as usize;
+        if len == 0 {
             return 0..0;
         }
-        let a = r.start.min(self.start.len() - 1);
+        let a = r.start.min(len - 1);
+        let start = self.source(a).0;
         if r.end <= r.start {
-            let s = self.start[a] as usize;
-            return s..s;
+            return start..start;
         }
-        let b = (r.end - 1).min(self.end.len() - 1);
-        self.start[a] as usize..self.end[b] as usize
+        let b = (r.end - 1).min(len - 1);
+        start..self.source(b).1
     }
 }
 
@@ -392,12 +449,6 @@ fn write_chars(units: &[Unit], s: &mut String) {
 fn emit(units: &[Unit], s: &mut String, map: &mut OffsetMap) {
     write_chars(units, s);
     map.clear();
-    // One byte per unit: every character is ASCII, and the map is two plain extends.
-    if s.len() == units.len() {
-        map.start.extend(units.iter().map(|u| u.start));
-        map.end.extend(units.iter().map(|u| u.end));
-        return;
-    }
     for u in units {
         map.push(u.c.len_utf8(), (u.start, u.end));
     }
@@ -465,18 +516,7 @@ impl Sink for Direct<'_> {
     }
     fn push_ascii_run(&mut self, run: &[u8], start: u32) {
         self.bytes.extend(run.iter().map(u8::to_ascii_lowercase));
-        // Filled in place, which the compiler vectorises (extending from a range it did not).
-        let at = self.map.start.len();
-        self.map.start.resize(at + run.len(), 0);
-        self.map.end.resize(at + run.len(), 0);
-        for (k, (s, e)) in self.map.start[at..]
-            .iter_mut()
-            .zip(&mut self.map.end[at..])
-            .enumerate()
-        {
-            *s = start + k as u32;
-            *e = start + k as u32 + 1;
-        }
+        self.map.push_run(run.len(), start);
         if let Some(&b) = run.last() {
             self.last = Some(char::from(b.to_ascii_lowercase()));
         }
@@ -1370,6 +1410,52 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The segments map every range as a table of one entry per byte would (the map before
+        /// session 12), whatever the characters pushed: runs that continue or jump, characters
+        /// of several bytes, characters from wide or empty original ranges.
+        #[test]
+        fn offset_segments_map_as_a_table_of_bytes(
+            pushes in proptest::collection::vec((0u32..3, 1usize..4, 0u32..3, 0u32..3), 0..40),
+            ranges in proptest::collection::vec((0usize..80, 0usize..80), 1..10),
+        ) {
+            let mut map = OffsetMap::default();
+            let (mut starts, mut ends) = (Vec::new(), Vec::new());
+            let mut next = 0u32;
+            for (gap, n, width, kind) in pushes {
+                let start = next + gap;
+                match kind {
+                    // A run of `n` bytes.
+                    0 => {
+                        map.push_run(n, start);
+                        starts.extend(start..start + n as u32);
+                        ends.extend(start + 1..start + n as u32 + 1);
+                        next = start + n as u32;
+                    }
+                    // One character of `n` bytes from `width` original bytes.
+                    _ => {
+                        let end = start + width;
+                        map.push(n, (start, end));
+                        starts.extend(std::iter::repeat_n(start, n));
+                        ends.extend(std::iter::repeat_n(end, n));
+                        next = end;
+                    }
+                }
+            }
+            for (a, b) in ranges {
+                let expected = if starts.is_empty() {
+                    0..0
+                } else {
+                    let a_ = a.min(starts.len() - 1);
+                    if b <= a {
+                        starts[a_] as usize..starts[a_] as usize
+                    } else {
+                        starts[a_] as usize..ends[(b - 1).min(ends.len() - 1)] as usize
+                    }
+                };
+                proptest::prop_assert_eq!(map.original(a..b), expected, "{}..{}", a, b);
+            }
+        }
+
         /// The `memchr` search for entities finds what the test of every byte finds.
         #[test]
         fn entities_in_bytes_are_found_as_in_units(
