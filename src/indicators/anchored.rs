@@ -134,8 +134,9 @@ pub(crate) struct AnchoredPatterns {
     /// The two-byte starts of each trie's literals.
     pairs: [Pairs; 3],
     /// Per byte: bit 0 for a word byte ([`WORD_BYTE`]), bit 1 when an `anywhere` literal
-    /// starts with it, as [`ByteClasses`].
-    byte_class: ByteClasses<2>,
+    /// starts with it, bit 2 when a word-end literal does (most word ends are followed by a
+    /// space, which none starts with), as [`ByteClasses`].
+    byte_class: ByteClasses<3>,
     /// Literal id → the range of `nominees` it nominates.
     literal_nominees: Vec<(u32, u32)>,
     /// Anchored pattern indices (the DFA's pattern ids).
@@ -604,7 +605,9 @@ impl AnchoredPatterns {
         };
         Ok(AnchoredPatterns {
             byte_class: ByteClasses::new(std::array::from_fn(|b| {
-                WORD_BYTE[b] | u8::from(pairs[Place::Anywhere as usize].first[b]) << 1
+                WORD_BYTE[b]
+                    | u8::from(pairs[Place::Anywhere as usize].first[b]) << 1
+                    | u8::from(pairs[Place::WordEnd as usize].first[b]) << 2
             })),
             tries,
             pairs,
@@ -741,17 +744,16 @@ impl AnchoredPatterns {
         scratch.seen.fill(false);
         scratch.deferred.clear();
         if !self.anchored_index.is_empty() {
-            // Word starts and ends, and the bytes `anywhere` literals start with, 64 bytes at
-            // a time as bit masks: a branch per byte would be mispredicted at most word
-            // boundaries.
+            // Word starts, word ends where a word-end literal may start, and the bytes `anywhere`
+            // literals start with, 64 bytes at a time as bit masks: a branch per byte would be
+            // mispredicted at most word boundaries.
             let mut before = 0u64; // whether the byte before the block is a word byte
             for (k, block) in text.chunks(64).enumerate() {
-                let [word, first] = self.byte_class.masks(block);
+                let [word, first, end_first] = self.byte_class.masks(block);
                 let prev = (word << 1) | before;
-                let in_block = u64::MAX >> (64 - block.len());
                 for (place, mask) in [
                     (Place::WordStart, word & !prev),
-                    (Place::WordEnd, !word & prev & in_block),
+                    (Place::WordEnd, !word & prev & end_first),
                     (Place::Anywhere, first),
                 ] {
                     // The built-in catalogue has no word-end literal in the folded view.
