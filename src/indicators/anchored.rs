@@ -135,8 +135,10 @@ pub(crate) struct AnchoredPatterns {
     pairs: [Pairs; 3],
     /// Per byte: bit 0 for a word byte ([`WORD_BYTE`]), bit 1 when an `anywhere` literal
     /// starts with it, bit 2 when a word-end literal does (most word ends are followed by a
-    /// space, which none starts with), as [`ByteClasses`].
-    byte_class: ByteClasses<3>,
+    /// space, which none starts with), bit 3 when it is the second byte of an `anywhere`
+    /// literal's pair (an `anywhere` literal ` at ` starts at every space, but few spaces are
+    /// followed by an `a`), as [`ByteClasses`].
+    byte_class: ByteClasses<4>,
     /// Literal id → the range of `nominees` it nominates.
     literal_nominees: Vec<(u32, u32)>,
     /// Anchored pattern indices (the DFA's pattern ids).
@@ -200,6 +202,8 @@ static WORD_BYTE: [u8; 256] = {
 struct Pairs {
     bits: Box<[u64; 1024]>,
     first: [bool; 256],
+    /// The bytes some pair's second byte is.
+    second: [bool; 256],
 }
 
 impl Pairs {
@@ -207,6 +211,7 @@ impl Pairs {
         let mut pairs = Pairs {
             bits: Box::new([0; 1024]),
             first: [false; 256],
+            second: [false; 256],
         };
         for l in literals {
             let Some(&a) = l.first() else { continue };
@@ -216,6 +221,7 @@ impl Pairs {
                 None => 0..=255,
             };
             for b in seconds {
+                pairs.second[usize::from(b)] = true;
                 let k = usize::from(a) << 8 | usize::from(b);
                 pairs.bits[k >> 6] |= 1 << (k & 63);
             }
@@ -608,6 +614,7 @@ impl AnchoredPatterns {
                 WORD_BYTE[b]
                     | u8::from(pairs[Place::Anywhere as usize].first[b]) << 1
                     | u8::from(pairs[Place::WordEnd as usize].first[b]) << 2
+                    | u8::from(pairs[Place::Anywhere as usize].second[b]) << 3
             })),
             tries,
             pairs,
@@ -749,12 +756,14 @@ impl AnchoredPatterns {
             // mispredicted at most word boundaries.
             let mut before = 0u64; // whether the byte before the block is a word byte
             for (k, block) in text.chunks(64).enumerate() {
-                let [word, first, end_first] = self.byte_class.masks(block);
+                let [word, first, end_first, second] = self.byte_class.masks(block);
+                // The byte after the block's last is not in it: that place stays.
+                let then_second = second >> 1 | 1 << (block.len() - 1);
                 let prev = (word << 1) | before;
                 for (place, mask) in [
                     (Place::WordStart, word & !prev),
                     (Place::WordEnd, !word & prev & end_first),
-                    (Place::Anywhere, first),
+                    (Place::Anywhere, first & then_second),
                 ] {
                     // The built-in catalogue has no word-end literal in the folded view.
                     if self.tries[place as usize].is_empty() {
