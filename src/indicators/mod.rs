@@ -681,13 +681,9 @@ impl IndicatorEngine {
             .into_iter()
             .enumerate()
             .filter(|(_, e)| !e.is_empty())
-            .map(|(indicator, mut e)| {
-                e.sort_by_key(|r| (r.start, r.end));
-                e.dedup();
-                Hit {
-                    indicator,
-                    evidence: e,
-                }
+            .map(|(indicator, e)| Hit {
+                indicator,
+                evidence: merge_overlapping(e),
             })
             .collect()
     }
@@ -860,6 +856,21 @@ fn is_lure_wage(original: &str, e: &Entity, no_experience: bool) -> bool {
     }
 }
 
+/// Spans in order, each pair that overlaps made one: two patterns of an indicator often match
+/// the same words (`passport kept`, `passport kept by the agency`), and a reviewer should see
+/// them once, not as nested highlights. Spans that only touch stay apart.
+fn merge_overlapping(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for r in spans {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end || r == *last => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,6 +887,41 @@ mod tests {
             .into_iter()
             .map(|h| engine.catalogue().indicators()[h.indicator].id.clone())
             .collect()
+    }
+
+    #[test]
+    fn overlapping_evidence_is_one_span() {
+        assert_eq!(
+            merge_overlapping(vec![
+                0..13,
+                0..16,
+                0..27,
+                40..45,
+                30..35,
+                44..50,
+                50..52,
+                60..60,
+                60..60
+            ]),
+            vec![0..27, 30..35, 40..50, 50..52, 60..60]
+        );
+        assert!(merge_overlapping(Vec::new()).is_empty());
+        // In an ad: three patterns of `document_retention` match nested spans.
+        let engine = IndicatorEngine::new(Catalogue::builtin().unwrap()).unwrap();
+        let text = "Apply today. Passport kept by the agency.";
+        let n = normalize(text);
+        let hits = engine.find(text, &n, &EntityExtractor::new().extract(text, &n));
+        let defs = engine.catalogue().indicators();
+        let retention = hits
+            .iter()
+            .find(|h| defs[h.indicator].id == "document_retention")
+            .unwrap();
+        let spans: Vec<&str> = retention
+            .evidence
+            .iter()
+            .map(|r| &text[r.clone()])
+            .collect();
+        assert_eq!(spans, ["Passport kept by the agency"]);
     }
 
     #[test]
