@@ -40,14 +40,15 @@ use crate::bytemask::{set_bits, ByteClasses};
 #[derive(Debug, Default, Clone)]
 pub struct OffsetMap {
     segments: Vec<Segment>,
-    /// Bytes of the normalised string mapped so far.
-    len: u32,
+    /// Bytes of the normalised string mapped so far (a `usize`: normalising can make a text
+    /// longer, up to 11 times for U+FDFA, so a large ad may pass 4 GiB here).
+    len: usize,
 }
 
 /// Part of an [`OffsetMap`], from normalised byte `at` to the next segment's `at`.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
-    at: u32,
+    at: usize,
     /// A run: normalised byte `at + k` came from original byte `start + k`. Otherwise every
     /// byte came from `start..end`.
     run: bool,
@@ -74,7 +75,7 @@ impl OffsetMap {
             start: src.0,
             end: src.1,
         });
-        self.len += n_bytes as u32;
+        self.len += n_bytes;
     }
 
     /// Maps the next `n` normalised bytes one for one to the original bytes from `start`.
@@ -84,7 +85,7 @@ impl OffsetMap {
         let continues = self
             .segments
             .last()
-            .is_some_and(|s| s.run && s.start.wrapping_add(len - s.at) == start);
+            .is_some_and(|s| s.run && s.start as usize + (len - s.at) == start as usize);
         if !continues {
             self.segments.push(Segment {
                 at: len,
@@ -93,16 +94,16 @@ impl OffsetMap {
                 end: start,
             });
         }
-        self.len += n as u32;
+        self.len += n;
     }
 
     /// The original range of normalised byte `i` (below `len`).
     fn source(&self, i: usize) -> (usize, usize) {
         // The first segment starts at 0, so some segment starts at or before `i`.
-        let k = self.segments.partition_point(|s| s.at as usize <= i);
+        let k = self.segments.partition_point(|s| s.at <= i);
         let s = self.segments[k.saturating_sub(1)];
         if s.run {
-            let b = s.start as usize + (i - s.at as usize);
+            let b = s.start as usize + (i - s.at);
             (b, b + 1)
         } else {
             (s.start as usize, s.end as usize)
@@ -112,7 +113,7 @@ impl OffsetMap {
     /// The original byte range covered by the normalised byte range `r`. `r` must lie within the
     /// normalised string; an empty range maps to an empty range at its position.
     pub fn original(&self, r: Range<usize>) -> Range<usize> {
-        let len = self.len as usize;
+        let len = self.len;
         if len == 0 {
             return 0..0;
         }
