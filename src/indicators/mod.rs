@@ -861,14 +861,15 @@ fn is_lure_wage(original: &str, e: &Entity, no_experience: bool) -> bool {
 /// them once, not as nested highlights. Spans that only touch stay apart.
 fn merge_overlapping(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
     spans.sort_by_key(|r| (r.start, r.end));
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
-    for r in spans {
-        match merged.last_mut() {
-            Some(last) if r.start < last.end || r == *last => last.end = last.end.max(r.end),
-            _ => merged.push(r),
+    // In place: a span that overlaps (or repeats) the last one kept widens it and is dropped.
+    spans.dedup_by(|r, last| {
+        let joins = r.start < last.end || r == last;
+        if joins {
+            last.end = last.end.max(r.end);
         }
-    }
-    merged
+        joins
+    });
+    spans
 }
 
 #[cfg(test)]
