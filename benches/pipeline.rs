@@ -1,13 +1,21 @@
 //! Criterion benches, one per pipeline stage and one end to end, on real ads: the EMSCAD subset's
 //! job ads (`../shared/datasets/`, text fields joined as `scan --text-fields` joins them) and the
-//! project's sample ads. Data is built before any timing; throughput is in bytes of ad text.
+//! project's sample ads. Data is built before any timing; throughput is in bytes of ad text
+//! (also for the edges, `read+parse` and `write`, so that stage figures can be compared).
+//!
+//! Stages, in pipeline order: `read+parse` (JSON Lines records → ads), `normalize`, `entities`,
+//! `indicators`, `tokens/compiled` (and the `tokenizers` reference), `features` (token ids →
+//! TF-IDF vector), `write` (verdicts → JSON Lines). The model's dot product and the verdict are
+//! timed only inside `end_to_end`.
 //!
 //! Run: `cargo bench --bench pipeline` (add `-- --quick` for a short run).
 
 use std::hint::black_box;
 
 use adscreen::entities::EntityExtractor;
+use adscreen::features::{TextVectorizer, VectorScratch};
 use adscreen::indicators::{Catalogue, IndicatorEngine};
+use adscreen::io::{InputFormat, OutputFormat, RecordReader, RecordSpec, VerdictWriter};
 use adscreen::model::ModelBody;
 use adscreen::normalize::{normalize_into, Normalized};
 use adscreen::screener::{Scratch, BATCH_ADS};
@@ -102,6 +110,67 @@ fn stages(c: &mut Criterion) {
                 ids.clear();
                 fast.encode_into(n.text(), &mut ids);
             }
+        })
+    });
+
+    let token_ids: Vec<Vec<u32>> = normalized
+        .iter()
+        .map(|n| {
+            let mut ids = Vec::new();
+            fast.encode_into(n.text(), &mut ids);
+            ids
+        })
+        .collect();
+    let vectorizer = TextVectorizer::new(&model.text);
+    let mut counts = VectorScratch::default();
+    let mut vector = Vec::new();
+    g.bench_function("features", |b| {
+        b.iter(|| {
+            for ids in &token_ids {
+                vector.clear();
+                vectorizer.vectorize(ids, &mut counts, &mut vector);
+                black_box(vector.len());
+            }
+        })
+    });
+
+    // The edges: JSON Lines records read and parsed into ads, and verdicts written out.
+    let mut jsonl = Vec::new();
+    for (i, a) in ads.iter().enumerate() {
+        serde_json::to_writer(&mut jsonl, &serde_json::json!({"id": i, "text": a})).unwrap();
+        jsonl.push(b'\n');
+    }
+    let spec = RecordSpec::default();
+    g.bench_function("read+parse", |b| {
+        b.iter(|| {
+            let mut reader =
+                RecordReader::new(jsonl.as_slice(), InputFormat::Jsonl, 1 << 26).unwrap();
+            let mut n = 0;
+            while let Some(r) = reader.next_record().unwrap() {
+                let (_, parsed) = spec.parse(&r.body, None, r.line);
+                n += parsed.map_or(0, |p| p.ad.text.len());
+            }
+            black_box(n)
+        })
+    });
+    let screener = Screener::builtin().unwrap();
+    let verdicts = screener.screen_batch(
+        &ads.iter()
+            .enumerate()
+            .map(|(i, t)| Ad::new(i.to_string(), t.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let writer = VerdictWriter {
+        format: OutputFormat::Jsonl,
+    };
+    let mut out = Vec::new();
+    g.bench_function("write", |b| {
+        b.iter(|| {
+            out.clear();
+            for (line, v) in (1..).zip(&verdicts) {
+                writer.verdict(v, line, &mut out);
+            }
+            black_box(out.len())
         })
     });
     g.finish();
