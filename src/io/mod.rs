@@ -13,6 +13,11 @@ mod write;
 pub use read::{InputFormat, RawBody, RawRecord, RecordReader, DEFAULT_MAX_RECORD_BYTES};
 pub use write::{error_json, OutputFormat, VerdictWriter, CSV_HEADER};
 
+use std::borrow::Cow;
+
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 
 use crate::ad::Ad;
@@ -78,27 +83,174 @@ trait Fields {
     /// `Ok(None)` when absent or null, `Err` when present but not a scalar.
     fn get(&self, name: &str) -> Result<Option<String>, RecordError>;
     /// Like `get`, but only a string is text: `{"text": 5}` is an error, not the ad "5".
-    fn text(&self, name: &str) -> Result<Option<String>, RecordError> {
-        self.get(name)
+    fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, RecordError> {
+        Ok(self.get(name)?.map(Cow::Owned))
     }
 }
 
-impl Fields for serde_json::Map<String, Value> {
+/// One field of a JSON record, as [`Fields`] reads it.
+#[derive(Debug)]
+enum JsonScalar<'a> {
+    Null,
+    /// Borrowed from the record when it holds no escape.
+    Str(Cow<'a, str>),
+    Number(serde_json::Number),
+    Bool(bool),
+    /// An array or an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for JsonScalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonScalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Bool(b))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Number(n.into()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Number(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+                // As `serde_json::Value` reads it (a JSON number is always finite).
+                Ok(serde_json::Number::from_f64(n).map_or(JsonScalar::Null, JsonScalar::Number))
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(JsonScalar::Str(Cow::Owned(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(JsonScalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(JsonScalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A JSON object key, borrowed from the record when it holds no escape.
+struct JsonKey<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for JsonKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(JsonKey(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(JsonKey(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The fields of a JSON record that a [`RecordSpec`] reads, each value the last one given (as
+/// in a `serde_json::Map`), the others skipped without building them: a tree of the whole
+/// record, and a copy of its text, cost 3% of a scan.
+struct JsonRecord<'a> {
+    fields: Vec<(&'a str, JsonScalar<'a>)>,
+}
+
+impl Fields for JsonRecord<'_> {
     fn get(&self, name: &str) -> Result<Option<String>, RecordError> {
-        match self.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        match self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v) {
+            None | Some(JsonScalar::Null) => Ok(None),
+            Some(JsonScalar::Str(s)) => Ok(Some(s.to_string())),
+            Some(JsonScalar::Number(n)) => Ok(Some(n.to_string())),
+            Some(JsonScalar::Bool(b)) => Ok(Some(b.to_string())),
+            Some(JsonScalar::Other) => Err(RecordError::NotString(name.to_string())),
+        }
+    }
+    fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, RecordError> {
+        match self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v) {
+            None | Some(JsonScalar::Null) => Ok(None),
+            Some(JsonScalar::Str(s)) => Ok(Some(Cow::Borrowed(s))),
             Some(_) => Err(RecordError::NotString(name.to_string())),
         }
     }
-    fn text(&self, name: &str) -> Result<Option<String>, RecordError> {
-        match self.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(RecordError::NotString(name.to_string())),
+}
+
+/// Reads one JSON record: the fields its spec names, or what kind of JSON value it is when it
+/// is not an object.
+struct JsonRecordSeed<'s>(&'s RecordSpec);
+
+impl<'de> DeserializeSeed<'de> for JsonRecordSeed<'de> {
+    type Value = Result<JsonRecord<'de>, &'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonRecordSeed<'de> {
+    type Value = Result<JsonRecord<'de>, &'static str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields: Vec<(&'de str, JsonScalar<'de>)> = Vec::new();
+        while let Some(JsonKey(key)) = map.next_key()? {
+            match self.0.field_name(&key) {
+                Some(name) => {
+                    let value = map.next_value::<JsonScalar>()?;
+                    match fields.iter_mut().find(|(n, _)| *n == name) {
+                        Some(slot) => slot.1 = value,
+                        None => fields.push((name, value)),
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
+        Ok(Ok(JsonRecord { fields }))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("boolean"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("number"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("string"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err("array"))
     }
 }
 
@@ -115,6 +267,14 @@ impl Fields for CsvFields<'_> {
             .position(|h| h == name)
             .and_then(|i| self.row.get(i))
             .map(str::to_string))
+    }
+    fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, RecordError> {
+        Ok(self
+            .header
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| self.row.get(i))
+            .map(Cow::Borrowed))
     }
 }
 
@@ -135,31 +295,28 @@ impl RecordSpec {
         match raw {
             RawBody::Error(e) => (None, Err(e.clone())),
             RawBody::Json(bytes) => {
-                let value: Value = match serde_json::from_slice(bytes) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let msg = if std::str::from_utf8(bytes).is_err() {
-                            // Name the record if its id is readable despite the bad bytes.
-                            let lossy = String::from_utf8_lossy(bytes);
-                            let id =
-                                serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
-                                    match v.get(&self.id_field)? {
-                                        Value::String(s) => Some(s.clone()),
-                                        Value::Number(n) => Some(n.to_string()),
-                                        _ => None,
-                                    }
-                                });
-                            return (id, Err(RecordError::Utf8));
-                        } else {
-                            e.to_string()
-                        };
-                        return (None, Err(RecordError::Json(msg)));
-                    }
+                let Ok(json) = std::str::from_utf8(bytes) else {
+                    // Name the record if its id is readable despite the bad bytes.
+                    let lossy = String::from_utf8_lossy(bytes);
+                    let id = serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
+                        match v.get(&self.id_field)? {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        }
+                    });
+                    return (id, Err(RecordError::Utf8));
                 };
-                let Value::Object(map) = value else {
-                    return (None, Err(RecordError::NotObject(json_kind(&value))));
+                let mut de = serde_json::Deserializer::from_str(json);
+                let record = match JsonRecordSeed(self)
+                    .deserialize(&mut de)
+                    .and_then(|r| de.end().map(|()| r))
+                {
+                    Ok(Ok(record)) => record,
+                    Ok(Err(kind)) => return (None, Err(RecordError::NotObject(kind))),
+                    Err(e) => return (None, Err(RecordError::Json(e.to_string()))),
                 };
-                self.fields_to_ad(&map, position)
+                self.fields_to_ad(&record, position)
             }
             RawBody::Csv(row) => {
                 let Some(header) = header else {
@@ -181,6 +338,16 @@ impl RecordSpec {
         }
     }
 
+    /// The spec's name for a record field named `key`, if the spec reads it.
+    fn field_name(&self, key: &str) -> Option<&str> {
+        std::iter::once(&self.id_field)
+            .chain(&self.text_fields)
+            .chain(&self.label_field)
+            .chain(&self.meta_fields)
+            .find(|name| *name == key)
+            .map(String::as_str)
+    }
+
     fn fields_to_ad(
         &self,
         f: &impl Fields,
@@ -193,10 +360,11 @@ impl RecordSpec {
             for name in &self.text_fields {
                 if let Some(v) = f.text(name)? {
                     present = true;
-                    if !v.is_empty() {
-                        if !text.is_empty() {
-                            text.push('\n');
-                        }
+                    if text.is_empty() {
+                        // One text field, the usual case: no second copy when the parse owns it.
+                        text = v.into_owned();
+                    } else if !v.is_empty() {
+                        text.push('\n');
                         text.push_str(&v);
                     }
                 }
@@ -237,13 +405,85 @@ fn parse_label(field: &str, v: Option<String>) -> Result<bool, RecordError> {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(spec: &RecordSpec, line: &str) -> (Option<String>, Result<Parsed, RecordError>) {
+        spec.parse(&RawBody::Json(line.as_bytes().to_vec()), None, 9)
+    }
+
+    fn text(line: &str) -> Result<String, RecordError> {
+        parse(&RecordSpec::default(), line).1.map(|p| p.ad.text)
+    }
+
+    #[test]
+    fn json_records_read_only_the_fields_the_spec_names() {
+        // The last of repeated keys counts, as in a `serde_json::Map`.
+        assert_eq!(text(r#"{"text":"a","text":"b"}"#).as_deref(), Ok("b"));
+        assert_eq!(text(r#"{"text":5,"text":"b"}"#).as_deref(), Ok("b"));
+        // A key written with an escape is the same key.
+        assert_eq!(
+            text(r#"{"te\u0078t":"esc \"q\" \u00e9"}"#).as_deref(),
+            Ok("esc \"q\" é")
+        );
+        // Fields the spec does not read are skipped, however deep, and cannot fail the record
+        // (a number too large for a float would).
+        assert_eq!(
+            text(r#"{"x":{"y":[1,{"z":null}]},"n":1e400,"text":"t"}"#).as_deref(),
+            Ok("t")
+        );
+        assert_eq!(
+            text(r#"{"text":1e400}"#),
+            Err(RecordError::Json(
+                "number out of range at line 1 column 13".into()
+            ))
+        );
+        for (value, kind) in [
+            ("null", "null"),
+            ("true", "boolean"),
+            ("-1.5", "number"),
+            (r#""s""#, "string"),
+            ("[1,[2]]", "array"),
+        ] {
+            assert_eq!(text(value), Err(RecordError::NotObject(kind)), "{value}");
+        }
+        for value in ["5", "[]", "{}"] {
+            let line = format!(r#"{{"id":"x","text":{value}}}"#);
+            assert_eq!(
+                parse(&RecordSpec::default(), &line),
+                (Some("x".into()), Err(RecordError::NotString("text".into())))
+            );
+        }
+        assert_eq!(
+            text(r#"{"id":"x","text":null}"#),
+            Err(RecordError::MissingText("text".into()))
+        );
+        assert!(matches!(
+            text(r#"{"text":"a"} x"#),
+            Err(RecordError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn json_ids_labels_and_metadata_read_as_before() {
+        let spec = RecordSpec {
+            text_fields: vec!["title".into(), "body".into()],
+            id_field: "id".into(),
+            label_field: Some("label".into()),
+            meta_fields: vec!["logo".into(), "absent".into()],
+        };
+        let (id, parsed) = parse(
+            &spec,
+            r#"{"body":"b","id":7.50,"label":1,"logo":false,"title":"t","other":[1]}"#,
+        );
+        let parsed = parsed.unwrap();
+        assert_eq!(id.as_deref(), Some("7.5"));
+        assert_eq!(parsed.ad.text, "t\nb");
+        assert_eq!(parsed.label, Some(true));
+        assert_eq!(parsed.ad.meta, vec![("logo".into(), "false".into())]);
+        // No id: the record's position.
+        let (id, parsed) = parse(&spec, r#"{"title":"","body":"b","label":"ham"}"#);
+        assert_eq!((id, parsed.map(|p| p.ad.id)), (None, Ok("9".into())));
     }
 }
