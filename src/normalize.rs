@@ -325,7 +325,7 @@ fn normalize_with(input: &str, out: &mut Normalized, work: &mut Work, passes: Pa
 /// (most ads): folds straight into the folded view's bytes and offset map, through the same
 /// [`Folder`] but with no [`Unit`]s, and undoes leetspeak on those bytes. For such an ad the
 /// full path would decode nothing, map nothing and join nothing, so both give the same views
-/// (property-tested against [`Passes::All`]). Whether it applied: when it did not, `out` holds
+/// (property-tested against `Passes::All`). Whether it applied: when it did not, `out` holds
 /// nothing of use and the full path runs from the start.
 fn normalize_fast(input: &str, out: &mut Normalized, work: &mut Work) -> bool {
     out.folded_map.clear();

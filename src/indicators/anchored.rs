@@ -109,7 +109,7 @@ struct Verify {
     starts_in_found_block: bool,
 }
 
-/// Per-thread state of [`AnchoredPatterns::matches`].
+/// Per-thread state of [`AnchoredPatterns::matches_from`].
 struct Scratch {
     cache: Cache,
     /// Per pattern: what the current text has shown.
@@ -184,7 +184,7 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 /// ASCII `\w`, as `\b` sees it with Unicode off, as a table (1 for a word byte): the scan in
-/// [`AnchoredPatterns::matches`] reads it for every byte, as [`ByteClasses`].
+/// [`AnchoredPatterns::matches_from`] reads it for every byte, as [`ByteClasses`].
 static WORD_BYTE: [u8; 256] = {
     let mut t = [0; 256];
     let mut b = 0;
@@ -741,8 +741,9 @@ impl AnchoredPatterns {
             .collect()
     }
 
-    /// [`AnchoredPatterns::matches`], each index with a place no match of the pattern starts
-    /// before (0 when that is not known), where its evidence search can start.
+    /// Indices of the patterns that match `text`, in increasing order, each with a place no
+    /// match of the pattern starts before (0 when that is not known), where its evidence search
+    /// can start.
     pub(crate) fn matches_from(&self, text: &[u8]) -> Vec<(usize, usize)> {
         let mut guard = self.scratch.get();
         let scratch = &mut *guard;
