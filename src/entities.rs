@@ -168,6 +168,22 @@ impl EntityExtractor {
         self.extract_gated(original, norm, EntityGates::ALL)
     }
 
+    /// The money pattern's matches in `text`, as `captures_iter` finds them, each searched for
+    /// from where the next one may start ([`money_search_start`]).
+    fn money_captures<'t>(
+        &'t self,
+        text: &'t [u8],
+    ) -> impl Iterator<Item = regex::bytes::Captures<'t>> + 't {
+        let mut from = money_search_start(text, 0);
+        std::iter::from_fn(move || {
+            let c = self.money.captures_at(text, from?)?;
+            from = c
+                .get(0)
+                .and_then(|m| money_search_start(text, m.end().max(m.start() + 1)));
+            Some(c)
+        })
+    }
+
     /// [`EntityExtractor::extract`], skipping the searches that `gates` shows cannot find
     /// anything in this ad.
     pub(crate) fn extract_gated(
@@ -242,13 +258,7 @@ impl EntityExtractor {
         // Money and ages are read from the de-obfuscated view (`5000 eur0 a m0nth`).
         let text = norm.text().as_bytes();
         let mk_text = |kind, r, value| at(kind, norm.text_to_original(r), value);
-        let mut from = money_search_start(text);
-        let money = std::iter::from_fn(|| {
-            let c = self.money.captures_at(text, from?)?;
-            from = c.get(0).map(|m| m.end().max(m.start() + 1));
-            Some(c)
-        });
-        for c in money {
+        for c in self.money_captures(text) {
             let Some(whole) = c.get(0) else { continue };
             let num = c.name("n1").or(c.name("n2"));
             let cur = c.name("c1").or(c.name("c2"));
@@ -311,7 +321,8 @@ const CURRENCY_AFTER: &[&str] = &[
     "ringgit", "myr", "rm", "rupee", "inr", "riyal", "qar", "sar",
 ];
 
-/// Where the money pattern's search may start in `text`, or `None` when it cannot match.
+/// Where the money pattern's search from `from` may start in `text` (`from` or later), or
+/// `None` when no match starts at or after `from`.
 ///
 /// A match needs a run of digits with a currency just before it (`$ 500`) or just after it
 /// (`500k eur`), with at most one white-space byte between, and a `k` after the digits. Two ads
@@ -319,8 +330,9 @@ const CURRENCY_AFTER: &[&str] = &[
 /// more than every other entity search together (56 k instructions an ad). No match starts
 /// before the first such run, less the longest currency before it and a space (4 bytes), or
 /// less the digits, commas, points and spaces an amount (`1 000,000`) may run back over. Never
-/// skips a match (tested on the shared data and on random text).
-fn money_search_start(text: &[u8]) -> Option<usize> {
+/// skips a match (tested on the shared data and on random text). Asked again after each match,
+/// it spares the search that would read on to the end of the ad to find no other.
+fn money_search_start(text: &[u8], from: usize) -> Option<usize> {
     let is_space = |c: u8| matches!(c, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
     let before = |end: usize| {
         let ends = |at: usize| {
@@ -342,7 +354,7 @@ fn money_search_start(text: &[u8]) -> Option<usize> {
         };
         spaced(start) || (text.get(start) == Some(&b'k') && spaced(start + 1))
     };
-    let mut i = 0;
+    let mut i = from;
     while let Some(start) = next_digit(text, i) {
         let end = start
             + text[start..]
@@ -354,7 +366,7 @@ fn money_search_start(text: &[u8]) -> Option<usize> {
                 .iter()
                 .rposition(|&c| !(c.is_ascii_digit() || matches!(c, b',' | b'.' | b' ')))
                 .map_or(0, |k| k + 1);
-            return Some(amount.min(start.saturating_sub(4)));
+            return Some(amount.min(start.saturating_sub(4)).max(from));
         }
         i = end;
     }
@@ -735,13 +747,9 @@ mod tests {
 
     /// The same, searched as `extract_gated` does, from `money_search_start`.
     fn money_from_start(x: &EntityExtractor, text: &[u8]) -> Vec<Vec<Option<(usize, usize)>>> {
-        let mut out = Vec::new();
-        let mut from = money_search_start(text);
-        while let Some(c) = from.and_then(|at| x.money.captures_at(text, at)) {
-            from = c.get(0).map(|m| m.end());
-            out.push(c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect());
-        }
-        out
+        x.money_captures(text)
+            .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())
+            .collect()
     }
 
     #[test]
@@ -818,7 +826,7 @@ mod tests {
             "",
             "room 5 area",
         ] {
-            assert_eq!(money_search_start(text.as_bytes()), None, "{text}");
+            assert_eq!(money_search_start(text.as_bytes(), 0), None, "{text}");
         }
     }
 
@@ -832,7 +840,7 @@ mod tests {
             let all = money_everywhere(&x, view);
             assert_eq!(money_from_start(&x, view), all, "{text}");
             stated += usize::from(!all.is_empty());
-            searched += usize::from(money_search_start(view).is_some());
+            searched += usize::from(money_search_start(view, 0).is_some());
         }
         // The scan is worth its cost only if it turns most ads away.
         assert!(
