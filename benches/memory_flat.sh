@@ -40,12 +40,13 @@ echo "== input: ${parts[*]} ($(stat -c %s "${parts[@]}" | awk '{s += $1} END {pr
 
 cat "${parts[@]}" | /usr/bin/time -f "peak RSS (time): %M KB, %e s" \
   "$ADSCREEN" scan - --threads "$THREADS" --out /dev/null &
-# $! is /usr/bin/time; adscreen is its child.
+# $! is /usr/bin/time; adscreen is its only child (found by parent, not by name: ADSCREEN may be
+# a binary of another name).
 timer=$!
 pid=
 while [[ -z $pid ]] && kill -0 "$timer" 2>/dev/null; do
   sleep 0.1
-  pid=$(pgrep -P "$timer" -x adscreen || true)
+  pid=$(pgrep -P "$timer" | head -n 1 || true)
 done
 [[ -n $pid ]] || { wait "$timer"; echo "(finished before the first sample)" >&2; exit 0; }
 echo "seconds	input_MB	rss_MB	peak_rss_MB"
