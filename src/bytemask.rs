@@ -16,6 +16,15 @@
 //! bit of the two tables (at most 16), and a byte is in the class when its two nibbles' entries
 //! share one of the class's bits.
 
+/// Whether `b` is ASCII white space as the `regex` crate's `\s` has it: tab, line feed, vertical
+/// tab, form feed, carriage return and space (`u8::is_ascii_whitespace` leaves out vertical tab).
+/// The normaliser, the tokenizer's pre-tokeniser and the money scan all read spaces as the
+/// patterns do.
+#[inline]
+pub(crate) const fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
 /// `N` masks of `block` (at most 64 bytes): bit `k` of mask `f` is bit `f` of
 /// `table[block[k]]`.
 ///

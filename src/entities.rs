@@ -10,7 +10,7 @@
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Serialize;
 
-use crate::bytemask::{set_bits, ByteClasses};
+use crate::bytemask::{is_space, set_bits, ByteClasses};
 use crate::normalize::Normalized;
 
 /// What kind of thing an [`Entity`] is.
@@ -333,7 +333,6 @@ const CURRENCY_AFTER: &[&str] = &[
 /// skips a match (tested on the shared data and on random text). Asked again after each match,
 /// it spares the search that would read on to the end of the ad to find no other.
 fn money_search_start(text: &[u8], from: usize) -> Option<usize> {
-    let is_space = |c: u8| matches!(c, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
     let before = |end: usize| {
         let ends = |at: usize| {
             CURRENCY_BEFORE

@@ -30,7 +30,7 @@ use std::ops::Range;
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use crate::bytemask::{set_bits, ByteClasses};
+use crate::bytemask::{is_space, set_bits, ByteClasses};
 
 /// For every byte of a normalised string, the original byte range of the character that produced
 /// it, kept as segments: a *run* of bytes copied one for one from consecutive original bytes (most
@@ -624,7 +624,7 @@ impl<S: Sink> Folder<'_, S> {
     #[inline]
     fn ascii(&mut self, b: u8, src: (u32, u32)) {
         match b {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => self.space(src),
+            b if is_space(b) => self.space(src),
             // `<` and `>` never reach the output, so no tag can appear after decoding and a
             // second pass has nothing left to strip (idempotence).
             b'<' | b'>' => self.space(src),

@@ -20,7 +20,7 @@ use tokenizers::{
     TokenizerImpl,
 };
 
-use crate::bytemask::{set_bits, ByteClasses};
+use crate::bytemask::{is_space, set_bits, ByteClasses};
 use crate::error::{Error, Result};
 use crate::trie::Trie;
 
@@ -344,7 +344,7 @@ static ASCII_CLASS: ByteClasses<2> = ByteClasses::new({
         let c = b as u8;
         if c.is_ascii_alphanumeric() || c == b'_' {
             t[b] = 1;
-        } else if matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+        } else if is_space(c) {
             t[b] = 2;
         }
         b += 1;
