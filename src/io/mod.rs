@@ -86,7 +86,11 @@ trait Fields {
     }
 }
 
-/// One field of a JSON record (or a key), as [`Fields`] reads it.
+/// One field of a JSON record (or a key), as [`Fields`] reads it. Every value of a record is
+/// read as one, those the spec does not name too, and then dropped: so each is checked as a
+/// `serde_json::Value` tree checked it (numbers in range, escapes, nesting depth), where
+/// `serde::de::IgnoredAny` would only skip it, and a record the tree rejected is still
+/// rejected, with the same message.
 #[derive(Debug)]
 enum JsonScalar<'a> {
     Null,
@@ -132,56 +136,12 @@ impl<'de> Deserialize<'de> for JsonScalar<'de> {
                 Ok(JsonScalar::Str(Cow::Owned(s)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<JsonChecked>()?.is_some() {}
+                while seq.next_element::<JsonScalar>()?.is_some() {}
                 Ok(JsonScalar::Other)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<JsonChecked, JsonChecked>()?.is_some() {}
+                while map.next_entry::<JsonScalar, JsonScalar>()?.is_some() {}
                 Ok(JsonScalar::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A JSON value read in full and kept nowhere. It is checked as a `serde_json::Value` would be
-/// (numbers in range, escapes, nesting depth), where `serde::de::IgnoredAny` only skips it: so a
-/// record the old tree-building parse rejected is still rejected, with the same message.
-struct JsonChecked;
-
-impl<'de> Deserialize<'de> for JsonChecked {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonChecked;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(JsonChecked)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<JsonChecked>()?.is_some() {}
-                Ok(JsonChecked)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<JsonChecked, JsonChecked>()?.is_some() {}
-                Ok(JsonChecked)
             }
         }
         d.deserialize_any(V)
@@ -189,8 +149,8 @@ impl<'de> Deserialize<'de> for JsonChecked {
 }
 
 /// The fields of a JSON record that a [`RecordSpec`] reads, each value the last one given (as
-/// in a `serde_json::Map`), the others read without building them ([`JsonChecked`]): a tree of
-/// the whole record, and a copy of its text, cost 3% of a scan. Tested to read every record as
+/// in a `serde_json::Map`), the others read and dropped ([`JsonScalar`]): a tree of the whole
+/// record, and a copy of its text, cost 3% of a scan. Tested to read every record as
 /// that tree did, but for one key: `serde_json`'s private raw-value marker, which its tree
 /// treated as a wrapped document, is an ordinary key here.
 struct JsonRecord<'a> {
@@ -251,7 +211,7 @@ impl<'de> Visitor<'de> for JsonRecordSeed<'de> {
                     }
                 }
                 None => {
-                    map.next_value::<JsonChecked>()?;
+                    map.next_value::<JsonScalar>()?;
                 }
             }
         }
@@ -276,7 +236,7 @@ impl<'de> Visitor<'de> for JsonRecordSeed<'de> {
         Ok(Err("string"))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<JsonChecked>()?.is_some() {}
+        while seq.next_element::<JsonScalar>()?.is_some() {}
         Ok(Err("array"))
     }
 }
@@ -321,16 +281,7 @@ impl RecordSpec {
             RawBody::Error(e) => (None, Err(e.clone())),
             RawBody::Json(bytes) => {
                 let Ok(json) = std::str::from_utf8(bytes) else {
-                    // Name the record if its id is readable despite the bad bytes.
-                    let lossy = String::from_utf8_lossy(bytes);
-                    let id = serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
-                        match v.get(&self.id_field)? {
-                            Value::String(s) => Some(s.clone()),
-                            Value::Number(n) => Some(n.to_string()),
-                            _ => None,
-                        }
-                    });
-                    return (id, Err(RecordError::Utf8));
+                    return (self.id_despite_bad_bytes(bytes), Err(RecordError::Utf8));
                 };
                 let mut de = serde_json::Deserializer::from_str(json);
                 let record = match JsonRecordSeed(self)
@@ -360,6 +311,18 @@ impl RecordSpec {
                 }
                 self.fields_to_ad(&CsvFields { header, row }, position)
             }
+        }
+    }
+
+    /// The id of a JSON record that is not UTF-8, if it is readable despite the bad bytes, so
+    /// that its error names it.
+    fn id_despite_bad_bytes(&self, bytes: &[u8]) -> Option<String> {
+        let lossy = String::from_utf8_lossy(bytes);
+        let record = serde_json::from_str::<Value>(&lossy).ok()?;
+        match record.get(&self.id_field)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
         }
     }
 
@@ -539,15 +502,7 @@ mod tests {
         let value: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(_) if std::str::from_utf8(bytes).is_err() => {
-                let lossy = String::from_utf8_lossy(bytes);
-                let id = serde_json::from_str::<Value>(&lossy).ok().and_then(|v| {
-                    match v.get(&spec.id_field)? {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    }
-                });
-                return (id, Err(RecordError::Utf8));
+                return (spec.id_despite_bad_bytes(bytes), Err(RecordError::Utf8));
             }
             Err(e) => return (None, Err(RecordError::Json(e.to_string()))),
         };
