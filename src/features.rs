@@ -77,14 +77,9 @@ pub struct TextVectorizer {
 /// Counts below this take their sublinear TF from a table: `logf` was 0.9% of a scan.
 const TF_TABLE: usize = 64;
 
-/// Sublinear term frequency, `1 + ln count`. Most n-grams occur once in an ad, and ln 1 is
-/// exactly 0.
+/// Sublinear term frequency, `1 + ln count` (1 for a count of 1: ln 1 is exactly 0).
 fn tf(count: u32) -> f32 {
-    if count == 1 {
-        1.0
-    } else {
-        1.0 + (count as f32).ln()
-    }
+    1.0 + (count as f32).ln()
 }
 
 impl TextVectorizer {
