@@ -11,9 +11,10 @@
 //!
 //! 1. Which patterns match an ad at all, per view (the private `anchored` module): each
 //!    pattern's prefix literals in one byte trie, followed from each word start; a literal
-//!    found nominates its patterns, and an anchored lazy DFA tries each nominee there. A pattern without usable literals is
-//!    anchored on a looser one (since session 8; every built-in pattern is anchored), and one
-//!    that cannot be anchored at all goes to a small [`RegexSet`]. This replaced one
+//!    found nominates its patterns, and an anchored lazy DFA tries each nominee there. A
+//!    pattern without usable literals is anchored on a looser one (since session 8; every
+//!    built-in pattern is anchored), and one that cannot be anchored at all goes to a small
+//!    [`RegexSet`]. This replaced one
 //!    `RegexSet` over all patterns in session 6: on new text a set's lazy DFA keeps building
 //!    states for combinations of partial matches in flight, and each thread builds its own.
 //! 2. One [`Regex`] per matching pattern collects its spans as evidence.
